@@ -1,0 +1,68 @@
+# Developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Dependencies are (re)installed when node_modules is missing or older than the lockfile.
+INSTALL_STAMP := node_modules/.install-stamp
+LOCKFILE := $(firstword $(wildcard package-lock.json) package.json)
+TEST_SERVICES := scripts/test-services.sh
+
+.PHONY: help install dev stop-dev build run-api run-scheduler migrate lint test bench up down clean
+
+help:
+	@echo "make install        install dependencies (npm ci) when node_modules is missing or stale"
+	@echo "make dev            migrate and start the API with hot reload (SQLite unless MYSQL_DSN is set)"
+	@echo "make stop-dev       stop what 'make dev' started"
+	@echo "make build          compile to dist/"
+	@echo "make run-api        build and run dist/cmd/api/main.js"
+	@echo "make run-scheduler  build and run dist/cmd/scheduler/main.js"
+	@echo "make migrate        apply migrations (MYSQL_DSN, else data/vigil.db)"
+	@echo "make lint           type-check and check for import cycles"
+	@echo "make test           lint, then the test suite against MySQL/MariaDB and Redis"
+	@echo "make bench          run the benchmark against MySQL/MariaDB and Redis"
+	@echo "make up / down      start / stop the full stack with docker compose"
+	@echo "make clean          remove dist/"
+
+install: $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): $(LOCKFILE)
+	@if [ -f package-lock.json ]; then npm ci; else npm install; fi
+	@touch $@
+
+dev: install
+	scripts/dev.sh
+
+stop-dev:
+	scripts/stop-dev.sh
+
+build: install
+	npm run build
+
+run-api: build
+	node dist/cmd/api/main.js
+
+run-scheduler: build
+	node dist/cmd/scheduler/main.js
+
+migrate: install
+	npx tsx cmd/migrate/main.ts up
+
+lint: install
+	npm run lint
+
+test: install
+	npm run lint
+	$(TEST_SERVICES) run -- npx vitest run
+
+bench: install
+	$(TEST_SERVICES) run -- npx tsx bench/run.ts
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf dist

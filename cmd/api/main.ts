@@ -1,0 +1,21 @@
+import { App } from '../../internal/app/index.js';
+import { onShutdownSignal } from '../../internal/platform/lifecycle.js';
+import { createLogger } from '../../internal/platform/logger.js';
+import { loadConfigOrExit } from '../shared/load-config.js';
+
+/** The HTTP API, with the embedded scheduler and publisher unless APP_RUN_SCHEDULER=false. */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.logLevel, base: { role: 'api' } });
+  const app = new App({ role: 'api', config, logger });
+  onShutdownSignal(logger, () => app.stop());
+  try {
+    await app.start();
+  } catch (err) {
+    logger.fatal({ err }, 'startup failed');
+    await app.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,42 @@
+import express, { type Express } from 'express';
+import type { ApiDeps } from './deps.js';
+import { bearerAuth } from './middleware/bearer-auth.js';
+import { errorHandler } from './middleware/error-handler.js';
+import { jsonBody } from './middleware/json-body.js';
+import { notFound } from './middleware/not-found.js';
+import { requestId } from './middleware/request-id.js';
+import { requestLog } from './middleware/request-log.js';
+import { healthRouter } from './routes/health.js';
+import { metricsRouter } from './routes/metrics.js';
+import { tasksRouter } from './routes/tasks.js';
+
+export type { ApiDeps } from './deps.js';
+
+/** Largest request body, in bytes. Tasks are small; a big body is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Served without a token: probes must work for orchestrators, and the API description is public by nature. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/**
+ * Builds the HTTP API. Nothing is opened or read here beyond what `deps` carries, so several apps can live in
+ * one process (as tests do) and the caller decides when to listen.
+ *
+ * Order matters: the request id comes first so that every line (including a 401's) carries it; authentication
+ * runs before the body is read, so that an unauthenticated client cannot make the process parse 64 KiB; the error
+ * middleware comes last, and is the only place that chooses a status.
+ */
+export function createApiApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestId());
+  app.use(requestLog(deps.logger));
+  app.use(bearerAuth({ tokens: deps.apiTokens, openPaths: OPEN_PATHS }));
+  app.use(jsonBody({ limitBytes: BODY_LIMIT_BYTES }));
+  app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
+  app.use(tasksRouter(deps));
+  app.use(notFound());
+  app.use(errorHandler());
+  return app;
+}

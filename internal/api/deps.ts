@@ -1,0 +1,24 @@
+import type { HandlerRegistry } from '../handlers/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Store } from '../store/index.js';
+import type { HealthSource, TaskDispatcher } from './ports.js';
+
+/** Everything the HTTP API needs, passed in once by the composition root. */
+export interface ApiDeps {
+  store: Store;
+  /** The task types this process accepts; a create or change naming another type is refused. */
+  registry: HandlerRegistry;
+  /** Tells the scheduling side about new tasks. {@link pollingDispatcher} when there is none. */
+  dispatcher: TaskDispatcher;
+  /** Answers `/healthz`. {@link storeHealthSource} when nothing better is wired. */
+  health: HealthSource;
+  /** The process logger; request lines are written to a child of it. */
+  logger: Logger;
+  metrics: Metrics;
+  /** "Now" for new slots and timestamps. */
+  clock: Clock;
+  /** Accepted bearer tokens. Empty means no authentication (the composition root warns about that). */
+  apiTokens: readonly string[];
+}

@@ -1,0 +1,106 @@
+import { type Store, StoreError, type Task } from '../store/index.js';
+
+/**
+ * The interfaces the API layer needs from the rest of the service. They are declared here, by their user, and
+ * implemented by the composition root (`internal/app`), which knows whether Redis and a scheduler exist.
+ */
+
+/** How a new task reached the scheduler: published to the stream, handed to this process, or left for the poller. */
+export type QueuedVia = 'stream' | 'direct' | 'poll';
+
+/** Tells the scheduling side that a task was created. */
+export interface TaskDispatcher {
+  /**
+   * When not null, new rows are inserted with `queued_until = now + this many ms`, because `dispatchNew` will
+   * publish them and the periodic publisher must not publish them a second time.
+   */
+  readonly queueMarkTtlMs: number | null;
+  /** Called after the row is committed. Publishes the task or hands it to this process's scheduler. Never throws. */
+  dispatchNew(task: Task): Promise<QueuedVia>;
+}
+
+/** Dependency state as `/healthz` reports it (DESIGN §4). */
+export interface HealthReport {
+  /** `degraded` when a dependency is down; `/healthz` still answers 200, because the process itself is alive. */
+  status: 'ok' | 'degraded';
+  mode: 'redis_streams' | 'db_polling';
+  store: { driver: 'mysql' | 'sqlite'; ok: boolean; error?: string; [k: string]: unknown };
+  redis: { configured: boolean; ok: boolean; error?: string; [k: string]: unknown };
+  /** One short sentence per reason the status is `degraded`; empty when ok. */
+  reasons: string[];
+}
+
+/** Produces the health report. Implementations must not throw; they report failures inside the report. */
+export interface HealthSource {
+  check(): Promise<HealthReport>;
+}
+
+/**
+ * A dispatcher for a process without a stream publisher: new rows are simply due, and the poller finds them on its
+ * next tick. Used until the scheduler is wired in, and whenever stream mode is off.
+ */
+export const pollingDispatcher: TaskDispatcher = Object.freeze({
+  queueMarkTtlMs: null,
+  dispatchNew: async (): Promise<QueuedVia> => 'poll',
+});
+
+export interface StoreHealthSourceOptions {
+  /** Milliseconds to wait for the store to answer before calling it down. Default 2000. */
+  pingTimeoutMs?: number;
+}
+
+/**
+ * The default health source: the store's answer only, no Redis, polling mode. `internal/app` replaces it with one
+ * that also knows about Redis and the scheduler's mode.
+ */
+export function storeHealthSource(store: Store, options: StoreHealthSourceOptions = {}): HealthSource {
+  const timeoutMs = options.pingTimeoutMs ?? 2000;
+  return {
+    async check(): Promise<HealthReport> {
+      const storeState = await checkStore(store, timeoutMs);
+      return {
+        status: storeState.ok ? 'ok' : 'degraded',
+        mode: 'db_polling',
+        store: storeState,
+        redis: { configured: false, ok: false },
+        reasons: storeState.ok ? [] : [`store unavailable: ${storeState.error ?? 'no answer'}`],
+      };
+    },
+  };
+}
+
+/** The store part of a health report: where it is (never credentials) and whether it answers. */
+export async function checkStore(store: Store, timeoutMs: number): Promise<HealthReport['store']> {
+  const where = { ...store.target };
+  try {
+    await pingWithin(store, timeoutMs);
+    return { ...where, ok: true };
+  } catch (err) {
+    return { ...where, ok: false, error: shortMessage(err) };
+  }
+}
+
+/**
+ * `store.ping()`, but bounded: a database behind a black-holed network can leave a connect hanging for longer than
+ * any probe will wait. A timeout rejects with StoreError('unavailable'), like any other outage. The ping keeps
+ * running after the timeout; its late failure is swallowed.
+ */
+export async function pingWithin(store: Store, timeoutMs: number): Promise<void> {
+  const ping = store.ping();
+  ping.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError('unavailable', `the store did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function shortMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}

@@ -1,0 +1,93 @@
+import { Router } from 'express';
+import {
+  firstSlotAfter,
+  runListByTask,
+  taskDelete,
+  taskGetById,
+  taskList,
+  taskUpdate,
+  withTransaction,
+} from '../../store/index.js';
+import type { ApiDeps } from '../deps.js';
+import { NotFoundError } from '../errors.js';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
+import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
+import { pageToJson, runToJson, taskToJson } from '../serializers.js';
+import { createTask } from '../task-create.js';
+import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSchedule } from '../task-input.js';
+import { parseOrThrow } from '../validation-fields.js';
+
+/**
+ * `/tasks`: create, list, read, change, delete, and run history. Handlers validate, call the store, and serialise;
+ * every failure is thrown and turned into a response by the error middleware (Express 5 forwards rejections).
+ */
+export function tasksRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const { store, registry, clock } = deps;
+
+  router.post('/tasks', async (req, res) => {
+    const input = parseTaskCreate(req.body, registry);
+    const result = await createTask(deps, {
+      input,
+      idempotencyKey: readIdempotencyKey(req.get(IDEMPOTENCY_HEADER)),
+      requestHash: requestHash(req.body),
+    });
+    if (result.replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    res.status(201).json({ ...taskToJson(result.task), queued_via: result.queuedVia });
+  });
+
+  router.get('/tasks', async (req, res) => {
+    const query = parseOrThrow(taskListQuerySchema, req.query, { rootName: 'query' });
+    const page = await taskList(store, query);
+    res.json(pageToJson(page, taskToJson));
+  });
+
+  router.get('/tasks/:id', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    const task = await taskGetById(store, id);
+    if (task === undefined) throw taskNotFound(id);
+    res.json(taskToJson(task));
+  });
+
+  router.patch('/tasks/:id', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    const patch = parseTaskPatch(req.body, registry);
+    const now = new Date(clock.now());
+    // Read and write in one transaction, so that the payload is checked against the type the task really has.
+    const updated = await withTransaction(store, async (trx) => {
+      const task = await taskGetById(trx, id);
+      if (task === undefined) throw taskNotFound(id);
+      const changes = resolveTaskPatch(task, patch, registry);
+      // A new schedule starts a new cycle; re-sending the current schedule must not postpone the next slot.
+      const nextRunAt =
+        changes.schedule !== undefined && !sameSchedule(changes.schedule, task.schedule)
+          ? firstSlotAfter(changes.schedule, now)
+          : undefined;
+      return taskUpdate(trx, { id, changes, nextRunAt, now });
+    });
+    // Deleted by someone else between the read and the write.
+    if (updated === undefined) throw taskNotFound(id);
+    res.json(taskToJson(updated));
+  });
+
+  router.delete('/tasks/:id', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    if (!(await taskDelete(store, id))) throw taskNotFound(id);
+    res.status(204).end();
+  });
+
+  router.get('/tasks/:id/runs', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    const query = parseOrThrow(runListQuerySchema, req.query, { rootName: 'query' });
+    // An empty history and a missing task are different answers.
+    if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
+    const page = await runListByTask(store, { taskId: id, limit: query.limit, cursor: query.cursor });
+    res.json(pageToJson(page, runToJson));
+  });
+
+  return router;
+}
+
+function taskNotFound(id: number): NotFoundError {
+  return new NotFoundError(`task ${id} does not exist`, { id: 'no task with this id' });
+}

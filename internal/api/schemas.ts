@@ -1,0 +1,286 @@
+import { validate as isValidCronLine } from 'node-cron';
+import { z } from 'zod';
+import { decodeCursor, isComputableCron } from '../store/index.js';
+import { API_ERROR_CODES } from './errors.js';
+
+/**
+ * The API's wire format, requests and responses, as zod schemas. The same schemas validate requests and (later)
+ * generate `/openapi.json` with `z.toJSONSchema`, so they avoid transforms: checks that JSON Schema cannot express
+ * (cron syntax, time zones, cursors) are refinements, which the generator leaves out and validation still runs.
+ * Checks that need the handler registry (is the type registered, does the payload fit it) live in
+ * `task-input.ts`, because they depend on what the process has registered.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// Field schemas, shared by create, change and the task response.
+
+/** Longest schedule `every`: one year, in seconds. */
+export const MAX_EVERY_SECONDS = 31_536_000;
+
+export const taskNameSchema = z.string().min(1, { error: 'must not be empty' }).max(200, { error: 'must be at most 200 characters' });
+
+export const taskTypeNameSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(100, { error: 'must be at most 100 characters' })
+  .meta({ description: 'A registered task type, such as `http` or `noop`.' });
+
+export const payloadSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ description: "The handler's input; checked against the type's payload schema." });
+
+export const everyScheduleSchema = z
+  .strictObject({
+    every: z
+      .int({ error: 'must be a whole number of seconds' })
+      .min(1, { error: 'must be at least 1 second' })
+      .max(MAX_EVERY_SECONDS, { error: `must be at most ${MAX_EVERY_SECONDS} seconds (one year)` }),
+  })
+  .meta({ id: 'EverySchedule', description: 'Run every N seconds.' });
+
+const cronLineSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(200, { error: 'must be at most 200 characters' })
+  .refine(isValidCron, { error: 'is not a valid cron expression' })
+  .meta({ description: 'Five fields, or six with seconds first.', examples: ['*/5 * * * *'] });
+
+const timeZoneSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(64, { error: 'must be at most 64 characters' })
+  .refine(isValidTimeZone, { error: 'is not a known IANA time zone' })
+  .meta({ description: 'IANA time zone the cron line is read in. Default UTC.', examples: ['Asia/Tokyo'] });
+
+export const cronScheduleSchema = z
+  .strictObject({ cron: cronLineSchema, tz: timeZoneSchema.optional() })
+  .superRefine((schedule, ctx) => {
+    // Both parts are valid on their own, yet the scheduler's cron engine may still not compute the pair.
+    if (!isValidCron(schedule.cron) || (schedule.tz !== undefined && !isValidTimeZone(schedule.tz))) return;
+    if (!isComputableCron(schedule.cron, schedule.tz)) {
+      ctx.addIssue({ code: 'custom', path: ['tz'], message: 'cannot compute this cron expression in this time zone' });
+    }
+  })
+  .meta({ id: 'CronSchedule', description: 'Run on a cron line, read in a time zone.' });
+
+export const scheduleSchema = z
+  .union([everyScheduleSchema, cronScheduleSchema], {
+    error: 'must be {"every": seconds} or {"cron": "expression", "tz"?: "zone"}',
+  })
+  .meta({ id: 'Schedule' });
+
+export const prioritySchema = z
+  .int({ error: 'must be a whole number from 1 to 5' })
+  .min(1, { error: 'must be from 1 to 5' })
+  .max(5, { error: 'must be from 1 to 5' })
+  .meta({ description: '5 runs first.' });
+
+export const timeoutMsSchema = z
+  .int({ error: 'must be a whole number of milliseconds' })
+  .min(100, { error: 'must be at least 100 ms' })
+  .max(3_600_000, { error: 'must be at most 3600000 ms (one hour)' });
+
+export const maxAttemptsSchema = z
+  .int({ error: 'must be a whole number' })
+  .min(1, { error: 'must be at least 1' })
+  .max(100, { error: 'must be at most 100' });
+
+export const taskStatusSchema = z.enum(['running', 'paused']);
+
+export const notifyEventSchema = z.enum(['down', 'up', 'changed', 'new_items']);
+
+export const notifySchema = z
+  .strictObject({
+    webhook_url: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .max(2000, { error: 'must be at most 2000 characters' }),
+    on: z.array(notifyEventSchema).min(1, { error: 'must name at least one event' }),
+  })
+  .meta({ id: 'Notify', description: 'A webhook called when the check changes state.' });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests.
+
+export const taskCreateBodySchema = z
+  .strictObject({
+    name: taskNameSchema,
+    type: taskTypeNameSchema,
+    payload: payloadSchema.default({}),
+    schedule: scheduleSchema,
+    priority: prioritySchema.default(3),
+    timeout_ms: timeoutMsSchema.default(30_000),
+    max_attempts: maxAttemptsSchema.default(3),
+    status: taskStatusSchema.default('running'),
+    notify: notifySchema.nullable().optional(),
+  })
+  .meta({ id: 'TaskCreate', description: 'The body of `POST /tasks`. Unknown fields are refused.' });
+
+export type TaskCreateBody = z.output<typeof taskCreateBodySchema>;
+
+/** Names of the fields a change may carry, for the "at least one" message. */
+const PATCHABLE_FIELDS = Object.keys(taskCreateBodySchema.shape);
+
+export const taskPatchBodySchema = z
+  .strictObject({
+    name: taskNameSchema.optional(),
+    type: taskTypeNameSchema.optional(),
+    payload: payloadSchema.optional(),
+    schedule: scheduleSchema.optional(),
+    priority: prioritySchema.optional(),
+    timeout_ms: timeoutMsSchema.optional(),
+    max_attempts: maxAttemptsSchema.optional(),
+    status: taskStatusSchema.optional(),
+    notify: notifySchema.nullable().optional(),
+  })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    error: `must change at least one of ${PATCHABLE_FIELDS.join(', ')}`,
+  })
+  .meta({
+    id: 'TaskPatch',
+    description: 'The body of `PATCH /tasks/{id}`: any fields of a task, at least one. `notify: null` removes it.',
+  });
+
+export type TaskPatchBody = z.output<typeof taskPatchBodySchema>;
+
+const cursorSchema = z
+  .string()
+  .max(200, { error: 'is not a valid cursor' })
+  .refine((cursor) => decodeCursor(cursor) !== undefined, { error: 'is not a valid cursor' })
+  .meta({ description: '`next_cursor` of the previous page.' });
+
+// Query values arrive as strings, so limits are coerced; a repeated parameter arrives as an array and is refused.
+const limitSchema = z.coerce
+  .number({ error: 'must be a whole number from 1 to 500' })
+  .int({ error: 'must be a whole number from 1 to 500' })
+  .min(1, { error: 'must be from 1 to 500' })
+  .max(500, { error: 'must be from 1 to 500' })
+  .default(50);
+
+export const taskListQuerySchema = z
+  .strictObject({
+    status: taskStatusSchema.optional(),
+    type: taskTypeNameSchema.optional(),
+    limit: limitSchema,
+    cursor: cursorSchema.optional(),
+  })
+  .meta({ id: 'TaskListQuery' });
+
+export type TaskListQuery = z.output<typeof taskListQuerySchema>;
+
+export const runListQuerySchema = z
+  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional() })
+  .meta({ id: 'RunListQuery' });
+
+export type RunListQuery = z.output<typeof runListQuerySchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Responses.
+
+const isoTimeSchema = z.iso.datetime({ offset: false }).meta({ description: 'ISO-8601, UTC.' });
+
+export const taskJsonSchema = z
+  .strictObject({
+    id: z.int().positive(),
+    name: z.string(),
+    type: z.string(),
+    payload: payloadSchema,
+    schedule: scheduleSchema,
+    priority: z.int(),
+    timeout_ms: z.int(),
+    max_attempts: z.int(),
+    status: taskStatusSchema,
+    notify: notifySchema.nullable(),
+    next_run_at: isoTimeSchema,
+    last_run_at: isoTimeSchema.nullable(),
+    last_status: z.enum(['succeeded', 'failed']).nullable(),
+    created_at: isoTimeSchema,
+    updated_at: isoTimeSchema,
+  })
+  .meta({ id: 'Task' });
+
+export type TaskJson = z.output<typeof taskJsonSchema>;
+
+export const queuedViaSchema = z
+  .enum(['stream', 'direct', 'poll'])
+  .meta({ description: 'How the new task reached a scheduler: the stream, this process, or the next poll.' });
+
+export const taskCreatedJsonSchema = taskJsonSchema
+  .extend({ queued_via: queuedViaSchema })
+  .meta({ id: 'TaskCreated' });
+
+export type TaskCreatedJson = z.output<typeof taskCreatedJsonSchema>;
+
+export const runJsonSchema = z
+  .strictObject({
+    id: z.int().positive(),
+    task_id: z.int().positive(),
+    slot: isoTimeSchema,
+    attempt: z.int().positive(),
+    source: z.enum(['api', 'periodic', 'poll', 'direct', 'retry', 'recovery', 'manual']),
+    status: z.enum(['running', 'succeeded', 'failed', 'timed_out']),
+    started_at: isoTimeSchema,
+    finished_at: isoTimeSchema.nullable(),
+    duration_ms: z.int().nonnegative().nullable(),
+    worker: z.string(),
+    output: z.unknown().meta({ description: "Whatever the handler returned; null when it returned nothing." }),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'Run' });
+
+export type RunJson = z.output<typeof runJsonSchema>;
+
+/** `{ items, next_cursor }`: every list response. */
+export function listJsonSchema<T extends z.ZodType>(item: T, id: string) {
+  return z
+    .strictObject({
+      items: z.array(item),
+      next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+    })
+    .meta({ id });
+}
+
+export const taskListJsonSchema = listJsonSchema(taskJsonSchema, 'TaskList');
+export const runListJsonSchema = listJsonSchema(runJsonSchema, 'RunList');
+
+export const errorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(API_ERROR_CODES),
+      message: z.string(),
+      fields: z
+        .record(z.string(), z.string())
+        .optional()
+        .meta({ description: 'Field path (such as `schedule.every` or `payload.url`) → what is wrong with it.' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export type ErrorBody = z.output<typeof errorBodySchema>;
+
+export const healthReportJsonSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    mode: z.enum(['redis_streams', 'db_polling']),
+    store: z.looseObject({ driver: z.enum(['mysql', 'sqlite']), ok: z.boolean(), error: z.string().optional() }),
+    redis: z.looseObject({ configured: z.boolean(), ok: z.boolean(), error: z.string().optional() }),
+    reasons: z.array(z.string()),
+  })
+  .meta({ id: 'Health', description: 'Liveness plus dependency state; 200 even when degraded.' });
+
+export const readyJsonSchema = z.strictObject({ ready: z.literal(true) }).meta({ id: 'Ready' });
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** node-cron's syntax check first (it names bad fields best), then cron-parser, which the scheduler computes with. */
+function isValidCron(line: string): boolean {
+  return isValidCronLine(line) && isComputableCron(line, undefined);
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

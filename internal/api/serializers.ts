@@ -1,0 +1,55 @@
+import type { Page, Schedule, Task, TaskRun } from '../store/index.js';
+import type { RunJson, TaskJson } from './schemas.js';
+
+/**
+ * Domain objects → the JSON of DESIGN §4: snake_case, schedules as `{every}` or `{cron, tz?}`, times as ISO-8601
+ * UTC strings, and nothing of the scheduler's bookkeeping (leases, attempts, queue marks), which is not the
+ * client's business and would tie the API to the storage layout.
+ */
+export function taskToJson(task: Task): TaskJson {
+  return {
+    id: task.id,
+    name: task.name,
+    type: task.type,
+    payload: task.payload,
+    schedule: scheduleToJson(task.schedule),
+    priority: task.priority,
+    timeout_ms: task.timeoutMs,
+    max_attempts: task.maxAttempts,
+    status: task.status,
+    notify: (task.notify as TaskJson['notify']) ?? null,
+    next_run_at: task.nextRunAt.toISOString(),
+    last_run_at: task.lastRunAt?.toISOString() ?? null,
+    last_status: task.lastStatus,
+    created_at: task.createdAt.toISOString(),
+    updated_at: task.updatedAt.toISOString(),
+  };
+}
+
+/** `{every}` or `{cron}` / `{cron, tz}`: `tz` is left out rather than null when the line is read in UTC. */
+export function scheduleToJson(schedule: Schedule): TaskJson['schedule'] {
+  if ('every' in schedule) return { every: schedule.every };
+  return schedule.tz === undefined ? { cron: schedule.cron } : { cron: schedule.cron, tz: schedule.tz };
+}
+
+export function runToJson(run: TaskRun): RunJson {
+  return {
+    id: run.id,
+    task_id: run.taskId,
+    slot: run.slot.toISOString(),
+    attempt: run.attempt,
+    source: run.source,
+    status: run.status,
+    started_at: run.startedAt.toISOString(),
+    finished_at: run.finishedAt?.toISOString() ?? null,
+    duration_ms: run.durationMs,
+    worker: run.worker,
+    output: run.output ?? null,
+    error: run.error,
+  };
+}
+
+/** `{ items, next_cursor }` of any page. */
+export function pageToJson<T, J>(page: Page<T>, toJson: (item: T) => J): { items: J[]; next_cursor: string | null } {
+  return { items: page.items.map(toJson), next_cursor: page.nextCursor };
+}

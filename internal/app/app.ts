@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { createApiApp } from '../api/app.js';
+import { type Config, redactConfig } from '../config/index.js';
+import { HandlerRegistry, noopType } from '../handlers/index.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { type Logger, createLogger } from '../platform/logger.js';
+import { Metrics } from '../platform/metrics.js';
+import { Scheduler, TaskDispatcher } from '../scheduler/index.js';
+import { type Store, openStore } from '../store/index.js';
+import { QueueKeys, type Redis, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
+import { processHealthSource } from './health.js';
+
+export type AppRole = 'api' | 'scheduler';
+
+export interface AppOptions {
+  role: AppRole;
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  /**
+   * Task types beyond the built-in ones. Code that embeds Vigil registers its own types here; the built-in
+   * types are added to this registry when missing.
+   */
+  registry?: HandlerRegistry;
+}
+
+/**
+ * The composition root: builds every component from config, starts them in order and stops them in reverse.
+ * Nothing else in the service creates connections or reads configuration.
+ */
+export class App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics = new Metrics();
+  readonly registry: HandlerRegistry;
+  readonly worker: string;
+  readonly store: Store;
+  readonly scheduler: Scheduler | undefined;
+  private readonly clock: Clock;
+  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer } | undefined;
+  private server: Server | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: AppOptions) {
+    const { config } = options;
+    this.config = config;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? createLogger({ level: config.logLevel, base: { role: options.role } });
+    this.registry = options.registry ?? new HandlerRegistry();
+    if (!this.registry.has(noopType.name)) this.registry.register(noopType);
+    this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+    this.store = openStore({
+      mysqlDsn: config.mysql?.dsn,
+      poolSize: config.mysql?.poolSize,
+      connectTimeoutMs: config.mysql?.connectTimeoutMs,
+      sqlitePath: config.sqlite.path,
+    });
+    if (config.redis !== undefined) {
+      const redisOptions = { host: config.redis.host, port: config.redis.port, password: config.redis.password };
+      const commands = createRedis(redisOptions);
+      this.redis = {
+        commands,
+        blocking: createRedis(redisOptions),
+        producer: new TaskProducer({ redis: commands, keys: new QueueKeys(config.queue.stream), now: () => new Date(this.clock.now()) }),
+      };
+    }
+    const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
+    this.scheduler = runScheduler ? this.buildScheduler() : undefined;
+  }
+
+  private buildScheduler(): Scheduler {
+    const { config } = this;
+    return new Scheduler(
+      { store: this.store, registry: this.registry, redis: this.redis, clock: this.clock, metrics: this.metrics, logger: this.logger },
+      {
+        worker: this.worker,
+        enableRedisQueue: config.enableRedisQueue,
+        stream: config.queue.stream,
+        group: config.queue.group,
+        intervalMs: config.scheduler.intervalMs,
+        poolSize: config.scheduler.poolSize,
+        capacity: config.scheduler.capacity,
+        batchSize: config.queue.batchSize,
+        pendingIdleMs: config.queue.pendingIdleMs,
+        allowedTypes: config.scheduler.allowedTypes,
+        recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
+        shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
+        retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
+      },
+    );
+  }
+
+  /** The port the API listens on (after start), for tests that bind port 0. */
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return address !== null && typeof address === 'object' ? (address as AddressInfo).port : undefined;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    logger.info({ config: redactConfig(config), worker: this.worker }, `starting vigil ${this.options.role}`);
+    if (config.apiTokens.length === 0 && this.options.role === 'api') {
+      logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
+    }
+    if (this.redis !== undefined) {
+      connectInBackground(this.redis.commands);
+      connectInBackground(this.redis.blocking);
+      await waitReady(this.redis.commands, 2000);
+      logger.info({ stream: new QueueKeys(config.queue.stream).tag, enabled: config.enableRedisQueue }, 'task producer initialized');
+    }
+    await this.scheduler?.start();
+    if (this.options.role === 'api') await this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    const { config } = this;
+    const dispatcher = new TaskDispatcher(
+      { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
+      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
+    );
+    const app = createApiApp({
+      store: this.store,
+      registry: this.registry,
+      dispatcher,
+      health: processHealthSource({
+        store: this.store,
+        redis: this.redis?.commands,
+        redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
+        enableRedisQueue: config.enableRedisQueue,
+        scheduler: this.scheduler,
+      }),
+      logger: this.logger,
+      metrics: this.metrics,
+      clock: this.clock,
+      apiTokens: config.apiTokens,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const server = app.listen(config.http.port, config.http.host ?? '0.0.0.0', () => resolve());
+      server.once('error', reject);
+      this.server = server;
+    });
+    this.logger.info({ addr: `${config.http.host ?? '0.0.0.0'}:${this.port}` }, 'api listening');
+  }
+
+  /** Stops in reverse order: no new requests, then the scheduler (G7), then connections. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const server = this.server;
+    const closed =
+      server === undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          });
+    await this.scheduler?.stop();
+    server?.closeAllConnections();
+    await closed;
+    if (this.redis !== undefined) {
+      this.redis.blocking.disconnect();
+      await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());
+    }
+    await this.store.close();
+  }
+}
+
+/** Waits briefly for a first connection so that startup logs the real mode; a Redis that is down is not fatal. */
+async function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,1 @@
+export { App, type AppOptions, type AppRole } from './app.js';

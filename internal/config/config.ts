@@ -1,0 +1,93 @@
+import type { RawConfig } from './schema.js';
+
+/** The validated, frozen configuration every component receives. Durations are in milliseconds. */
+export interface Config {
+  readonly env: 'local' | 'production';
+  readonly logLevel: RawConfig['app']['log_level'];
+  readonly http: { readonly host: string | undefined; readonly port: number };
+  /** Set when MYSQL_DSN is; otherwise the embedded SQLite store is used. */
+  readonly mysql: { readonly dsn: string; readonly poolSize: number; readonly connectTimeoutMs: number } | undefined;
+  readonly sqlite: { readonly path: string };
+  /** Set when REDIS_ADDR is. */
+  readonly redis: { readonly host: string; readonly port: number; readonly password: string | undefined } | undefined;
+  readonly enableRedisQueue: boolean;
+  readonly queue: {
+    readonly stream: string;
+    readonly group: string;
+    readonly batchSize: number;
+    readonly pendingIdleMs: number;
+  };
+  readonly scheduler: {
+    readonly enabled: boolean;
+    readonly intervalMs: number;
+    readonly poolSize: number;
+    readonly capacity: number;
+    readonly allowedTypes: readonly string[];
+    readonly recoveryTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly retryBaseDelayMs: number;
+    readonly retryMaxDelayMs: number;
+  };
+  readonly apiTokens: readonly string[];
+  readonly runRetentionMs: number;
+  readonly webhookSecret: string | undefined;
+  readonly httpDenyCidrs: readonly string[];
+}
+
+export function toConfig(raw: RawConfig): Config {
+  const { app } = raw;
+  const [host, port] = splitHostPort(app.http_addr);
+  const redis = raw.redis.addr === undefined ? undefined : splitHostPort(raw.redis.addr);
+  return deepFreeze({
+    env: app.env,
+    logLevel: app.log_level,
+    http: { host: host === '' ? undefined : host, port },
+    mysql:
+      raw.mysql.dsn === undefined
+        ? undefined
+        : { dsn: raw.mysql.dsn, poolSize: raw.mysql.pool_size, connectTimeoutMs: raw.mysql.connect_timeout },
+    sqlite: { path: raw.sqlite.path },
+    redis:
+      redis === undefined
+        ? undefined
+        : { host: redis[0] === '' ? '127.0.0.1' : redis[0], port: redis[1], password: raw.redis.password },
+    enableRedisQueue: app.enable_redis_queue,
+    queue: {
+      stream: app.task_queue_stream,
+      group: app.task_queue_group,
+      batchSize: app.queue_batch_size,
+      pendingIdleMs: app.pending_idle,
+    },
+    scheduler: {
+      enabled: app.run_scheduler,
+      intervalMs: app.schedule_interval,
+      poolSize: app.worker_pool_size,
+      capacity: app.queue_capacity,
+      allowedTypes: app.allowed_types,
+      recoveryTimeoutMs: app.recovery_timeout,
+      shutdownTimeoutMs: app.shutdown_timeout,
+      retryBaseDelayMs: app.retry_base_delay,
+      retryMaxDelayMs: app.retry_max_delay,
+    },
+    apiTokens: app.api_tokens,
+    runRetentionMs: app.run_retention,
+    webhookSecret: app.webhook_secret,
+    httpDenyCidrs: app.http_deny_cidrs,
+  });
+}
+
+/** Splits `host:port`, `:port` or `[v6]:port`. */
+export function splitHostPort(addr: string): [string, number] {
+  const idx = addr.lastIndexOf(':');
+  const host = idx < 0 ? addr : addr.slice(0, idx);
+  const port = idx < 0 ? 6379 : Number(addr.slice(idx + 1));
+  return [host.replace(/^\[(.*)\]$/, '$1'), port];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

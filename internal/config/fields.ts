@@ -1,0 +1,73 @@
+import ms from 'ms';
+import { z } from 'zod';
+
+/**
+ * Field parsers shared by the config schema. Every value may arrive either as its JSON type (from a config file)
+ * or as a string (from the environment), so each parser accepts both and normalises to one typed value.
+ */
+
+/** A duration such as `500ms`, `30s`, `5m`, `1h` or `7d` (or a number of milliseconds), parsed to milliseconds. */
+export function duration(opts: { min?: number } = {}) {
+  const min = opts.min ?? 1;
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const parsed = typeof value === 'number' ? value : parseDuration(value);
+    if (parsed === undefined || !Number.isFinite(parsed) || parsed < min) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration like 500ms, 30s, 5m, 1h or 7d, at least ${min}ms (got ${JSON.stringify(value)})`,
+      });
+      return z.NEVER;
+    }
+    return Math.round(parsed);
+  });
+}
+
+function parseDuration(value: string): number | undefined {
+  const trimmed = value.trim();
+  // `ms` also accepts bare numbers and long forms ("5 minutes"); only the short forms are documented, but the
+  // long ones are harmless. A bare number is read as milliseconds.
+  if (!/^\d+(\.\d+)?\s*[a-zA-Z]*$/.test(trimmed)) return undefined;
+  const parsed = ms(trimmed as ms.StringValue);
+  return typeof parsed === 'number' ? parsed : undefined;
+}
+
+/** A boolean written as true/false, 1/0, yes/no or on/off. */
+export function bool() {
+  return z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+    if (typeof value === 'boolean') return value;
+    const v = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    ctx.addIssue({ code: 'custom', message: `must be true or false (got ${JSON.stringify(value)})` });
+    return z.NEVER;
+  });
+}
+
+/** A whole number within [min, max]. */
+export function int(min: number, max: number) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** A comma-separated list (or a JSON array) of non-empty strings. */
+export function list() {
+  return z.union([z.array(z.string()), z.string()]).transform((value) =>
+    (Array.isArray(value) ? value : value.split(','))
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+}
+
+/** An optional string: empty strings and null count as unset. */
+export function optionalString() {
+  return z
+    .union([z.string(), z.null()])
+    .optional()
+    .transform((value) => (value === null || value === undefined || value.trim() === '' ? undefined : value.trim()));
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { bool, duration, int, list, optionalString } from './fields.js';
+
+/**
+ * The configuration schema. The file format (configs/config.json) is nested by section; every documented
+ * environment variable maps onto one field (see {@link ENV_VARS}). Defaults live in configs/config.json, and the
+ * schema repeats them so that a missing file still yields a working local setup.
+ */
+export const configSchema = z
+  .object({
+    app: z
+      .object({
+        /** `local` or `production`; production refuses to start without API tokens. Default `local`. */
+        env: z.enum(['local', 'production']).default('local'),
+        /** pino level. Default `info`. */
+        log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** API listen address, `host:port` or `:port`. Default `:8081`. */
+        http_addr: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must look like :8081 or 127.0.0.1:8081')
+          .default(':8081'),
+        /** Stream mode when Redis is reachable, polling mode otherwise. Default true. */
+        enable_redis_queue: bool().default(true),
+        /** Stream name, also the prefix of every derived Redis key. Default `vigil:task:queue`. */
+        task_queue_stream: z.string().min(1).max(200).default('vigil:task:queue'),
+        /** Consumer group. Default `scheduler_group`. */
+        task_queue_group: z.string().min(1).max(200).default('scheduler_group'),
+        /** Publisher and poller tick. Default 1s. */
+        schedule_interval: duration({ min: 10 }).default(1000),
+        /** Concurrent runs per process. Default 50. */
+        worker_pool_size: int(1, 10_000).default(50),
+        /** Tasks buffered in a process beyond the running ones. Default 1000. */
+        queue_capacity: int(0, 1_000_000).default(1000),
+        /** Rows or stream entries fetched at once. Default 100. */
+        queue_batch_size: int(1, 10_000).default(100),
+        /** Idle time before a stalled stream entry is reclaimed by another consumer. Default 30s. */
+        pending_idle: duration({ min: 10 }).default(30_000),
+        /** Task types this process runs, as comma-separated globs. Default `*`. */
+        allowed_types: list().default(['*']),
+        /** Bearer tokens; empty means no auth (logged as a warning). */
+        api_tokens: list().default([]),
+        /** How long run history and dead letters are kept. Default 7d. */
+        run_retention: duration({ min: 1000 }).default(7 * 24 * 3600 * 1000),
+        /** Whether cmd/api embeds a scheduler and publisher. Default true. */
+        run_scheduler: bool().default(true),
+        /** When a run whose executor went silent is run again. Default 60s. */
+        recovery_timeout: duration({ min: 100 }).default(60_000),
+        /** How long a stopping process waits for runs in flight. Default 30s. */
+        shutdown_timeout: duration({ min: 0 }).default(30_000),
+        /** Delay before the second attempt of a failed slot; it doubles with each attempt, with jitter. Default 1s. */
+        retry_base_delay: duration({ min: 1 }).default(1000),
+        /** Upper bound of a retry delay. Default 5m. */
+        retry_max_delay: duration({ min: 1 }).default(300_000),
+        /** HMAC key for signing webhook bodies. */
+        webhook_secret: optionalString(),
+        /** Addresses the `http` type must never fetch (CIDRs). Default: link-local and metadata ranges. */
+        http_deny_cidrs: list().default(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']),
+      })
+      .strict()
+      .default({} as never),
+    mysql: z
+      .object({
+        /** `mysql://user:pass@host:3306/db`; when unset the embedded SQLite store is used. */
+        dsn: optionalString(),
+        /** Connections in the pool. Default 10. */
+        pool_size: int(1, 1000).default(10),
+        /** How long to wait for a connection before the store counts as unreachable. Default 2s. */
+        connect_timeout: duration({ min: 100 }).default(2000),
+      })
+      .strict()
+      .default({} as never),
+    sqlite: z
+      .object({
+        /** The embedded database file. Default `data/vigil.db`. */
+        path: z.string().min(1).default('data/vigil.db'),
+      })
+      .strict()
+      .default({} as never),
+    redis: z
+      .object({
+        /** `host:port`; when unset there is no stream mode. */
+        addr: optionalString(),
+        password: optionalString(),
+      })
+      .strict()
+      .default({} as never),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.app.env === 'production' && cfg.app.api_tokens.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['app', 'api_tokens'],
+        message: 'APP_ENV=production requires APP_API_TOKENS',
+      });
+    }
+    if (cfg.mysql.dsn !== undefined && !/^mysql:\/\/[^/]+\/[^/?#]+/.test(cfg.mysql.dsn)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mysql', 'dsn'],
+        message: 'must look like mysql://user:pass@host:3306/db',
+      });
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+
+/** Environment variable → path in the config file. This table is the whole list of variables Vigil reads. */
+export const ENV_VARS = {
+  APP_ENV: ['app', 'env'],
+  APP_LOG_LEVEL: ['app', 'log_level'],
+  APP_HTTP_ADDR: ['app', 'http_addr'],
+  MYSQL_DSN: ['mysql', 'dsn'],
+  MYSQL_POOL_SIZE: ['mysql', 'pool_size'],
+  SQLITE_PATH: ['sqlite', 'path'],
+  REDIS_ADDR: ['redis', 'addr'],
+  REDIS_PASSWORD: ['redis', 'password'],
+  APP_ENABLE_REDIS_QUEUE: ['app', 'enable_redis_queue'],
+  APP_TASK_QUEUE_STREAM: ['app', 'task_queue_stream'],
+  APP_TASK_QUEUE_GROUP: ['app', 'task_queue_group'],
+  APP_SCHEDULE_INTERVAL: ['app', 'schedule_interval'],
+  APP_WORKER_POOL_SIZE: ['app', 'worker_pool_size'],
+  APP_QUEUE_CAPACITY: ['app', 'queue_capacity'],
+  APP_QUEUE_BATCH_SIZE: ['app', 'queue_batch_size'],
+  APP_PENDING_IDLE: ['app', 'pending_idle'],
+  APP_ALLOWED_TYPES: ['app', 'allowed_types'],
+  APP_API_TOKENS: ['app', 'api_tokens'],
+  APP_RUN_RETENTION: ['app', 'run_retention'],
+  APP_RUN_SCHEDULER: ['app', 'run_scheduler'],
+  APP_RECOVERY_TIMEOUT: ['app', 'recovery_timeout'],
+  APP_SHUTDOWN_TIMEOUT: ['app', 'shutdown_timeout'],
+  APP_RETRY_BASE_DELAY: ['app', 'retry_base_delay'],
+  APP_RETRY_MAX_DELAY: ['app', 'retry_max_delay'],
+  APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
+  APP_HTTP_DENY_CIDRS: ['app', 'http_deny_cidrs'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+export type EnvVarName = keyof typeof ENV_VARS;
+
+/** `APP_CONFIG` names an extra JSON file; it is read by the loader, not stored in the config. */
+export const CONFIG_FILE_ENV = 'APP_CONFIG';

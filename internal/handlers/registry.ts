@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+/** What a handler sees of the task it runs. */
+export interface RunContext {
+  /** Aborted when the task's timeout passes, when the lease is lost, or when the process must stop. */
+  signal: AbortSignal;
+  task: { id: number; name: string; type: string; timeoutMs: number; attempt: number; slot: Date };
+  logger: Logger;
+}
+
+/**
+ * A task type: the schema its payload must satisfy (checked when a task is created or changed) and the function
+ * that runs it. Whatever `run` resolves to is stored as the run's output; a throw fails the attempt.
+ */
+export interface TaskType<S extends z.ZodType = z.ZodType> {
+  name: string;
+  /** One line for the OpenAPI document and the README. */
+  description?: string;
+  payloadSchema: S;
+  run(payload: z.output<S>, ctx: RunContext): Promise<unknown>;
+}
+
+/** Defines a type with its payload type inferred from the schema. */
+export function defineTaskType<S extends z.ZodType>(type: TaskType<S>): TaskType<S> {
+  return type;
+}
+
+export type PayloadCheck =
+  | { ok: true; payload: Record<string, unknown> }
+  | { ok: false; issues: { path: string; message: string }[] };
+
+const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,99}$/;
+
+/** The task types a process knows. Built in internal/app; code that embeds Vigil adds its own. */
+export class HandlerRegistry {
+  private readonly types = new Map<string, TaskType>();
+
+  register<S extends z.ZodType>(type: TaskType<S>): this {
+    if (!TYPE_NAME.test(type.name)) throw new Error(`invalid task type name ${JSON.stringify(type.name)}`);
+    if (this.types.has(type.name)) throw new Error(`task type ${type.name} is already registered`);
+    this.types.set(type.name, type as unknown as TaskType);
+    return this;
+  }
+
+  get(name: string): TaskType | undefined {
+    return this.types.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.types.has(name);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()].sort();
+  }
+
+  /** Checks a payload against its type's schema; issue paths are relative to the payload. */
+  checkPayload(typeName: string, payload: unknown): PayloadCheck {
+    const type = this.types.get(typeName);
+    if (type === undefined) return { ok: false, issues: [{ path: '', message: `unknown type ${typeName}` }] };
+    const result = type.payloadSchema.safeParse(payload);
+    if (result.success) return { ok: true, payload: result.data as Record<string, unknown> };
+    return {
+      ok: false,
+      issues: result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+    };
+  }
+}

@@ -1,0 +1,6 @@
+export { Scheduler, type SchedulerConfig, type SchedulerDeps } from './scheduler.js';
+export { TaskDispatcher, type QueuedVia } from './task-dispatcher.js';
+export type { SchedulerMode, TaskSource } from './task-source.js';
+export type { RedisState } from './mode-controller.js';
+export { WorkerPool } from './worker-pool.js';
+export type { Job } from './job.js';

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import { delay } from '../platform/lifecycle.js';
+import { type Store, leaseRelease, slotClaimDue } from '../store/index.js';
+import type { ClaimConfig, TaskSource } from './task-source.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export interface PollingSourceDeps {
+  store: Store;
+  pool: WorkerPool;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Polling mode: claims due tasks straight from the database (SELECT … FOR UPDATE SKIP LOCKED on MySQL), highest
+ * priority first, as many as the pool has room for. It polls again at once while it finds full batches, and waits
+ * one tick when the database has nothing due.
+ */
+export class PollingSource implements TaskSource {
+  readonly mode = 'db_polling' as const;
+  private loop: Promise<void> | undefined;
+  private controller = new AbortController();
+
+  constructor(
+    private readonly deps: PollingSourceDeps,
+    private readonly config: ClaimConfig & { intervalMs: number },
+  ) {}
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.controller = new AbortController();
+    this.loop = this.run(this.controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Claims one batch into the pool. Returns how many were claimed and how many were asked for. */
+  async runOnce(): Promise<{ claimed: number; asked: number }> {
+    const asked = Math.min(this.deps.pool.room(), this.config.batchSize);
+    if (asked <= 0) return { claimed: 0, asked };
+    const claims = await slotClaimDue(this.deps.store, {
+      owner: this.config.owner,
+      leaseToken: randomUUID(),
+      leaseMs: this.config.leaseMs,
+      now: new Date(this.deps.clock.now()),
+      typePatterns: this.config.typePatterns,
+      limit: asked,
+      channel: 'poll',
+    });
+    const rejected = claims.filter((claim) => !this.deps.pool.offer({ claim }));
+    if (rejected.length > 0) await leaseRelease(this.deps.store, { claims: rejected });
+    return { claimed: claims.length - rejected.length, asked };
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      await this.deps.pool.whenRoom();
+      if (signal.aborted) break;
+      try {
+        const { claimed, asked } = await this.runOnce();
+        failures = 0;
+        if (claimed < asked || asked === 0) await delay(this.config.intervalMs, signal);
+      } catch (err) {
+        failures += 1;
+        if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'polling failed; retrying');
+        await delay(Math.min(this.config.intervalMs * failures, 5000), signal);
+      }
+    }
+  }
+}

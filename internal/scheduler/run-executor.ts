@@ -1,0 +1,164 @@
+import type { Logger } from 'pino';
+import type { HandlerRegistry } from '../handlers/index.js';
+import type { Clock } from '../platform/clock.js';
+import { errorMessage } from '../platform/errors.js';
+import { delay } from '../platform/lifecycle.js';
+import type { Metrics, RunOutcome } from '../platform/metrics.js';
+import {
+  type AttemptResult,
+  type RetryPolicy,
+  type SlotCompletion,
+  type Store,
+  isStoreError,
+  runStart,
+  slotComplete,
+} from '../store/index.js';
+import type { Job } from './job.js';
+import type { JobRunner } from './worker-pool.js';
+
+export interface RunExecutorDeps {
+  store: Store;
+  registry: HandlerRegistry;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface RunExecutorConfig {
+  /** This process's worker id, stored on each run. */
+  worker: string;
+  retry: RetryPolicy;
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Runs one claimed slot: records the attempt's start, runs the handler under the task's timeout, then records the
+ * outcome and moves the slot on. While the store is unreachable the outcome is kept and retried; it is never
+ * acknowledged before it is recorded.
+ */
+export class RunExecutor implements JobRunner {
+  constructor(
+    private readonly deps: RunExecutorDeps,
+    private readonly config: RunExecutorConfig,
+  ) {}
+
+  async execute(job: Job, poolSignal: AbortSignal): Promise<void> {
+    const { claim } = job;
+    const { task } = claim;
+    const startedAt = new Date(this.deps.clock.now());
+    let runId: number;
+    try {
+      runId = await runStart(this.deps.store, { claim, worker: this.config.worker, now: startedAt });
+    } catch (err) {
+      // Without a run row the attempt must not start; the lease expires and recovery frees the slot.
+      this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
+      return;
+    }
+    if (claim.attempt === 1) {
+      this.deps.metrics.scheduleLateness.observe(Math.max(0, startedAt.getTime() - claim.slot.getTime()) / 1000);
+    }
+
+    const result = await this.runHandler(job, startedAt, poolSignal);
+    const completion = await this.record(job, runId, result, poolSignal);
+    if (completion === undefined) return;
+    this.observe(task.type, result, completion);
+    try {
+      await job.onRecorded?.();
+    } catch (err) {
+      // The outcome is recorded; an unacknowledged entry is redelivered and found already done.
+      this.deps.logger.warn({ err, taskId: task.id }, 'acknowledge failed after the run was recorded');
+    }
+  }
+
+  private async runHandler(job: Job, startedAt: Date, poolSignal: AbortSignal): Promise<AttemptResult> {
+    const { task } = job.claim;
+    const finish = (partial: Omit<AttemptResult, 'startedAt' | 'durationMs'>): AttemptResult => ({
+      ...partial,
+      startedAt,
+      durationMs: Math.max(0, this.deps.clock.now() - startedAt.getTime()),
+    });
+    const type = this.deps.registry.get(task.type);
+    if (type === undefined) {
+      return finish({ status: 'failed', output: null, error: `unknown task type ${task.type}`, final: { reason: 'unknown_type' } });
+    }
+    const check = this.deps.registry.checkPayload(task.type, task.payload);
+    if (!check.ok) {
+      const detail = check.issues.map((i) => `${i.path || 'payload'}: ${i.message}`).join('; ');
+      return finish({ status: 'failed', output: null, error: `invalid payload: ${detail}` });
+    }
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutError(task.timeoutMs)), task.timeoutMs);
+    const onPoolAbort = () => controller.abort(poolSignal.reason);
+    poolSignal.addEventListener('abort', onPoolAbort, { once: true });
+    try {
+      const output = await Promise.race([
+        type.run(check.payload, {
+          signal: controller.signal,
+          task: { id: task.id, name: task.name, type: task.type, timeoutMs: task.timeoutMs, attempt: job.claim.attempt, slot: job.claim.slot },
+          logger: this.deps.logger.child({ taskId: task.id, type: task.type }),
+        }),
+        // A handler that ignores its signal still loses the race: the attempt ends at the timeout.
+        new Promise<never>((_, reject) => {
+          controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+        }),
+      ]);
+      return finish({ status: 'succeeded', output: output ?? null, error: null });
+    } catch (err) {
+      const timedOut = controller.signal.reason instanceof TimeoutError;
+      return finish({ status: timedOut ? 'timed_out' : 'failed', output: null, error: errorMessage(err) });
+    } finally {
+      clearTimeout(timer);
+      poolSignal.removeEventListener('abort', onPoolAbort);
+    }
+  }
+
+  /** Records the outcome, retrying while the store is unreachable; gives up only when the pool abandons the job. */
+  private async record(
+    job: Job,
+    runId: number,
+    result: AttemptResult,
+    poolSignal: AbortSignal,
+  ): Promise<SlotCompletion | undefined> {
+    let wait = 200;
+    for (;;) {
+      if (poolSignal.aborted && poolSignal.reason instanceof Error && /shutdown/.test(poolSignal.reason.message)) {
+        // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
+        return undefined;
+      }
+      try {
+        return await slotComplete(this.deps.store, {
+          claim: job.claim,
+          runId,
+          result,
+          now: new Date(this.deps.clock.now()),
+          retry: this.config.retry,
+        });
+      } catch (err) {
+        if (!isStoreError(err, 'unavailable') && !isStoreError(err, 'busy')) {
+          this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');
+          return undefined;
+        }
+        this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
+        await delay(wait, poolSignal);
+        wait = Math.min(wait * 2, 5000);
+      }
+    }
+  }
+
+  private observe(type: string, result: AttemptResult, completion: SlotCompletion): void {
+    const outcome: RunOutcome = completion.kind === 'lease_lost' ? 'lease_lost' : result.status;
+    this.deps.metrics.runs.inc({ type, outcome });
+    this.deps.metrics.runDuration.observe({ type }, result.durationMs / 1000);
+    if (completion.kind === 'retry') this.deps.metrics.retries.inc({ type });
+    if (completion.kind === 'lease_lost') {
+      this.deps.logger.warn({ type }, 'lease lost before the run was recorded; recovery owns the slot');
+    }
+  }
+}

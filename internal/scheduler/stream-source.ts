@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import { delay } from '../platform/lifecycle.js';
+import type { Metrics } from '../platform/metrics.js';
+import {
+  type ClaimedSlot,
+  type RunSource,
+  type Store,
+  deadLetterInsert,
+  leaseRelease,
+  slotClaimByIds,
+  slotUnmarkQueued,
+} from '../store/index.js';
+import type { EntryRef, StreamConsumer, StreamEntry } from '../taskqueue/index.js';
+import type { ClaimConfig, TaskSource } from './task-source.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export interface StreamSourceDeps {
+  store: Store;
+  pool: WorkerPool;
+  consumer: StreamConsumer;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface StreamSourceConfig extends ClaimConfig {
+  /** How long an entry stays pending with a silent consumer before another one claims it (ms). */
+  pendingIdleMs: number;
+  /** How long one blocking read waits for new entries (ms). */
+  blockMs: number;
+}
+
+const CHANNELS = new Set<RunSource>(['api', 'periodic', 'retry', 'recovery', 'manual', 'direct']);
+
+/**
+ * Stream mode: reads entries as a consumer of the group, only as many as the pool has room for, claims their
+ * slots in the database, and acknowledges each entry once its outcome is recorded. Entries that cannot be
+ * processed become dead letters; stalled entries of dead consumers are reclaimed with XAUTOCLAIM.
+ */
+export class StreamSource implements TaskSource {
+  readonly mode = 'redis_streams' as const;
+  private loop: Promise<void> | undefined;
+  private controller = new AbortController();
+  private lastAutoclaim = 0;
+
+  constructor(
+    private readonly deps: StreamSourceDeps,
+    private readonly config: StreamSourceConfig,
+  ) {}
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.controller = new AbortController();
+    this.loop = this.run(this.controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Reads (without blocking) and processes one batch. Returns how many entries were read. */
+  async runOnce(options: { block?: boolean } = {}): Promise<number> {
+    const room = Math.min(this.deps.pool.room(), this.config.batchSize);
+    if (room <= 0) return 0;
+    let entries = await this.deps.consumer.read(room);
+    if (entries.length === 0 && options.block === true) {
+      entries = await this.deps.consumer.readBlocking(room, this.config.blockMs);
+    }
+    await this.process(entries);
+    return entries.length;
+  }
+
+  /** Claims entries other consumers left pending past the idle time. Returns how many were reclaimed. */
+  async reclaimStalled(): Promise<number> {
+    const room = Math.min(this.deps.pool.room(), this.config.batchSize);
+    if (room <= 0) return 0;
+    const { entries, deleted } = await this.deps.consumer.autoclaim(this.config.pendingIdleMs, room);
+    const now = new Date(this.deps.clock.now());
+    for (const ref of deleted) {
+      await deadLetterInsert(this.deps.store, {
+        taskId: null,
+        slot: null,
+        reason: 'deleted_while_pending',
+        error: 'the entry was deleted from the stream while it was pending',
+        fields: { stream: ref.stream, id: ref.id },
+        now,
+      });
+    }
+    await this.deps.consumer.ack(deleted);
+    if (entries.length > 0) {
+      this.deps.metrics.autoclaim.inc(entries.length);
+      this.deps.logger.info({ count: entries.length }, 'reclaimed stalled entries');
+    }
+    await this.process(entries);
+    return entries.length + deleted.length;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      await this.deps.pool.whenRoom();
+      if (signal.aborted) break;
+      try {
+        if (this.deps.clock.now() - this.lastAutoclaim >= Math.max(100, this.config.pendingIdleMs / 2)) {
+          this.lastAutoclaim = this.deps.clock.now();
+          await this.reclaimStalled();
+        }
+        await this.runOnce({ block: true });
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failures += 1;
+        if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'stream read failed; retrying');
+        await delay(Math.min(200 * failures, 2000), signal);
+      }
+    }
+  }
+
+  /**
+   * Turns entries into jobs. Nothing is acknowledged unless what it leads to is recorded first: a dead letter, a
+   * run outcome, or the knowledge that the slot is not ours to run (a duplicate).
+   */
+  private async process(entries: StreamEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = new Date(this.deps.clock.now());
+    const toAck: EntryRef[] = [];
+    const byTask = new Map<number, Extract<StreamEntry, { kind: 'message' }>[]>();
+    for (const entry of entries) {
+      if (entry.kind === 'malformed') {
+        await deadLetterInsert(this.deps.store, {
+          taskId: null,
+          slot: null,
+          reason: 'malformed',
+          error: entry.error,
+          fields: { ...entry.fields, _stream: entry.stream, _id: entry.id },
+          now,
+        });
+        toAck.push(entry);
+        continue;
+      }
+      byTask.set(entry.message.taskId, [...(byTask.get(entry.message.taskId) ?? []), entry]);
+    }
+
+    if (byTask.size > 0) {
+      const result = await slotClaimByIds(this.deps.store, {
+        ids: [...byTask.keys()],
+        owner: this.config.owner,
+        leaseToken: randomUUID(),
+        leaseMs: this.config.leaseMs,
+        now,
+        typePatterns: this.config.typePatterns,
+        channelOf: (id) => {
+          const source = byTask.get(id)?.[0]?.message.source as RunSource | undefined;
+          return source !== undefined && CHANNELS.has(source) ? source : 'periodic';
+        },
+      });
+      for (const id of result.missing) {
+        const entry = byTask.get(id)?.[0];
+        await deadLetterInsert(this.deps.store, {
+          taskId: id,
+          slot: entry?.message.slot ? new Date(entry.message.slot) : null,
+          reason: 'unknown_task',
+          error: `task ${id} does not exist`,
+          fields: { ...entry?.fields },
+          now,
+        });
+      }
+      if (result.notAllowed.length > 0) await slotUnmarkQueued(this.deps.store, result.notAllowed);
+      const rejected: ClaimedSlot[] = [];
+      for (const claim of result.claimed) {
+        const [first, ...duplicates] = byTask.get(claim.task.id) ?? [];
+        byTask.delete(claim.task.id);
+        toAck.push(...duplicates);
+        if (first === undefined) continue;
+        const accepted = this.deps.pool.offer({
+          claim,
+          onRecorded: () => this.deps.consumer.ack([first]),
+        });
+        if (!accepted) rejected.push(claim);
+      }
+      // The pool filled between the read and the claim (it never should: reads are sized to its room).
+      if (rejected.length > 0) await leaseRelease(this.deps.store, { claims: rejected });
+      for (const rest of byTask.values()) toAck.push(...rest);
+    }
+    await this.deps.consumer.ack(toAck);
+  }
+}

@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import type { Metrics } from '../platform/metrics.js';
+import type { Job } from './job.js';
+
+/** Runs one job; resolves when its outcome is recorded (or given up on). */
+export interface JobRunner {
+  execute(job: Job, signal: AbortSignal): Promise<void>;
+}
+
+export interface WorkerPoolConfig {
+  /** Jobs executing at once. */
+  size: number;
+  /** Jobs buffered beyond the executing ones. */
+  capacity: number;
+}
+
+/**
+ * A fixed number of concurrent runs fed from a bounded, priority-ordered buffer. Sources ask for `room()` before
+ * they fetch, so memory stays bounded: backpressure, not an unbounded queue.
+ */
+export class WorkerPool {
+  /** Buffered jobs by priority, index 0 = priority 1. FIFO within a priority. */
+  private readonly buffer: Job[][] = [[], [], [], [], []];
+  private bufferedCount = 0;
+  private readonly running = new Map<Job, AbortController>();
+  private roomWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private accepting = true;
+
+  constructor(
+    private readonly deps: { runner: JobRunner; metrics: Metrics; logger: Logger },
+    private readonly config: WorkerPoolConfig,
+  ) {
+    deps.metrics.poolSize.set(config.size);
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  get buffered(): number {
+    return this.bufferedCount;
+  }
+
+  /** How many more jobs the pool accepts now. */
+  room(): number {
+    if (!this.accepting) return 0;
+    return Math.max(0, this.config.size + this.config.capacity - this.running.size - this.bufferedCount);
+  }
+
+  /** Free workers right now (ignoring the buffer). */
+  freeWorkers(): number {
+    return Math.max(0, this.config.size - this.running.size);
+  }
+
+  /** Adds a job. Returns false when the pool is full or stopping; the caller must then give the claim back. */
+  offer(job: Job): boolean {
+    if (this.room() <= 0) return false;
+    const lane = this.buffer[Math.min(5, Math.max(1, job.claim.task.priority)) - 1] as Job[];
+    lane.push(job);
+    this.bufferedCount += 1;
+    this.pump();
+    return true;
+  }
+
+  /** Resolves when room() > 0 (at once if it already is), or when the pool stops accepting. */
+  whenRoom(): Promise<void> {
+    if (this.room() > 0 || !this.accepting) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Ids of every task the pool holds (running or buffered): the leases to keep alive. */
+  heldTaskIds(): number[] {
+    const ids = [...this.running.keys()].map((j) => j.claim.task.id);
+    for (const lane of this.buffer) for (const job of lane) ids.push(job.claim.task.id);
+    return ids;
+  }
+
+  /** Aborts every running job (for example when this process may have lost its leases). */
+  abortRunning(reason: string): void {
+    for (const controller of this.running.values()) controller.abort(new Error(reason));
+  }
+
+  /**
+   * Stops taking jobs and gives back the buffered ones, then waits up to `timeoutMs` for the running ones to
+   * finish and be recorded. Returns the jobs given back and whether runs were still going at the deadline (they
+   * are aborted and left for recovery).
+   */
+  async stop(timeoutMs: number): Promise<{ released: Job[]; abandoned: number }> {
+    this.accepting = false;
+    const released = this.buffer.flatMap((lane) => lane.splice(0));
+    this.bufferedCount = 0;
+    this.wakeRoomWaiters();
+    const drained = await this.waitIdle(timeoutMs);
+    const abandoned = drained ? 0 : this.running.size;
+    if (!drained) this.abortRunning('shutdown timeout: left for recovery');
+    return { released, abandoned };
+  }
+
+  private waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private pump(): void {
+    while (this.running.size < this.config.size && this.bufferedCount > 0) {
+      const job = this.takeHighest();
+      if (job === undefined) break;
+      const controller = new AbortController();
+      this.running.set(job, controller);
+      this.deps.metrics.poolActive.set(this.running.size);
+      this.deps.runner
+        .execute(job, controller.signal)
+        .catch((err: unknown) => this.deps.logger.error({ err, taskId: job.claim.task.id }, 'run failed unexpectedly'))
+        .finally(() => {
+          this.running.delete(job);
+          this.deps.metrics.poolActive.set(this.running.size);
+          this.pump();
+          this.wakeRoomWaiters();
+          if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        });
+    }
+  }
+
+  private takeHighest(): Job | undefined {
+    for (let i = this.buffer.length - 1; i >= 0; i -= 1) {
+      const job = this.buffer[i]?.shift();
+      if (job !== undefined) {
+        this.bufferedCount -= 1;
+        return job;
+      }
+    }
+    return undefined;
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.room() <= 0 && this.accepting) return;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+}

@@ -1,0 +1,81 @@
+import type { Db } from './database.js';
+import { decodeCursor, deadLetterFromRow, encodeCursor } from './mappers.js';
+import type { DeadLetter, DeadLetterReason, JsonObject, Page } from './types.js';
+
+export interface DeadLetterInsertParams {
+  taskId: number | null;
+  slot: Date | null;
+  reason: DeadLetterReason;
+  error: string | null;
+  fields: JsonObject;
+  now: Date;
+}
+
+export async function deadLetterInsert(conn: Db, params: DeadLetterInsertParams): Promise<number> {
+  const result = await conn.db
+    .insertInto('dead_letters')
+    .values({
+      task_id: params.taskId,
+      slot: params.slot,
+      reason: params.reason,
+      error: params.error,
+      fields: JSON.stringify(params.fields),
+      created_at: params.now,
+    })
+    .executeTakeFirstOrThrow();
+  return Number(result.insertId);
+}
+
+export async function deadLetterGetById(conn: Db, id: number): Promise<DeadLetter | undefined> {
+  const row = await conn.db.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : deadLetterFromRow(row);
+}
+
+/** Dead letters, newest first. */
+export async function deadLetterList(
+  conn: Db,
+  params: { limit: number; cursor?: string | undefined; reason?: DeadLetterReason | undefined },
+): Promise<Page<DeadLetter>> {
+  let query = conn.db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(params.limit + 1);
+  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+  if (before !== undefined) query = query.where('id', '<', before);
+  if (params.reason !== undefined) query = query.where('reason', '=', params.reason);
+  const rows = await query.execute();
+  const items = rows.slice(0, params.limit).map(deadLetterFromRow);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+}
+
+export async function deadLetterDelete(conn: Db, id: number): Promise<boolean> {
+  const result = await conn.db.deleteFrom('dead_letters').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export async function deadLetterCount(conn: Db): Promise<number> {
+  const row = await conn.db
+    .selectFrom('dead_letters')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Deletes up to `limit` dead letters created before `before`. Returns how many were deleted. */
+export async function deadLetterDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
+  const ids = await conn.db
+    .selectFrom('dead_letters')
+    .select('id')
+    .where('created_at', '<', params.before)
+    .orderBy('id', 'asc')
+    .limit(params.limit)
+    .execute();
+  if (ids.length === 0) return 0;
+  const result = await conn.db
+    .deleteFrom('dead_letters')
+    .where(
+      'id',
+      'in',
+      ids.map((r) => r.id),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

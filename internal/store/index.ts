@@ -1,0 +1,15 @@
+/**
+ * The store: the only package that talks SQL. Repository functions are named noun-first and take a `Db` (the store
+ * or a transaction) first; driver errors leave as StoreError.
+ */
+export { type Db, type DialectName, type OpenStoreOptions, type Store, openStore } from './database.js';
+export { StoreError, type StoreErrorCode, isStoreError } from './errors.js';
+export { StoreMigrator, type MigrationStatus, findMigrationsDir } from './migrator.js';
+export { withTransaction } from './transaction.js';
+export * from './task-repo.js';
+export * from './run-repo.js';
+export * from './dead-letter-repo.js';
+export { firstSlotAfter, isComputableCron, nextSlot } from './slots.js';
+export { decodeCursor } from './mappers.js';
+export type * from './types.js';
+export * from './slot-repo.js';

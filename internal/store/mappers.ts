@@ -1,0 +1,101 @@
+import type {
+  DeadLetter,
+  DeadLetterRow,
+  JsonObject,
+  Schedule,
+  Task,
+  TaskRow,
+  TaskRun,
+  TaskRunRow,
+} from './types.js';
+
+/** MySQL hands back Date, SQLite ISO text. */
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function toDateOrNull(value: Date | string | null): Date | null {
+  return value === null ? null : toDate(value);
+}
+
+export function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+export function scheduleOf(row: Pick<TaskRow, 'schedule_every' | 'schedule_cron' | 'schedule_tz'>): Schedule {
+  if (row.schedule_every !== null) return { every: Number(row.schedule_every) };
+  return row.schedule_tz === null
+    ? { cron: row.schedule_cron ?? '' }
+    : { cron: row.schedule_cron ?? '', tz: row.schedule_tz };
+}
+
+export function scheduleColumns(schedule: Schedule) {
+  return 'every' in schedule
+    ? { schedule_every: schedule.every, schedule_cron: null, schedule_tz: null }
+    : { schedule_every: null, schedule_cron: schedule.cron, schedule_tz: schedule.tz ?? null };
+}
+
+export function taskFromRow(row: TaskRow): Task {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    type: row.type,
+    payload: parseJson<JsonObject>(row.payload) ?? {},
+    schedule: scheduleOf(row),
+    priority: Number(row.priority),
+    timeoutMs: Number(row.timeout_ms),
+    maxAttempts: Number(row.max_attempts),
+    status: row.status,
+    notify: parseJson<JsonObject>(row.notify),
+    nextRunAt: toDate(row.next_run_at),
+    runAfter: toDate(row.run_after),
+    attempts: Number(row.attempts),
+    pendingSource: row.pending_source,
+    leaseToken: row.lease_token,
+    lastRunAt: toDateOrNull(row.last_run_at),
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+export function runFromRow(row: TaskRunRow): TaskRun {
+  return {
+    id: Number(row.id),
+    taskId: Number(row.task_id),
+    slot: toDate(row.slot),
+    attempt: Number(row.attempt),
+    source: row.source,
+    status: row.status,
+    startedAt: toDate(row.started_at),
+    finishedAt: toDateOrNull(row.finished_at),
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    worker: row.worker,
+    output: parseJson<unknown>(row.output),
+    error: row.error,
+  };
+}
+
+export function deadLetterFromRow(row: DeadLetterRow): DeadLetter {
+  return {
+    id: Number(row.id),
+    taskId: row.task_id === null ? null : Number(row.task_id),
+    slot: toDateOrNull(row.slot),
+    reason: row.reason,
+    error: row.error,
+    fields: parseJson<JsonObject>(row.fields) ?? {},
+    createdAt: toDate(row.created_at),
+  };
+}
+
+/** Cursors are opaque to clients: base64url of the last id seen. */
+export function encodeCursor(id: number): string {
+  return Buffer.from(String(id), 'utf8').toString('base64url');
+}
+
+/** The id inside a cursor, or undefined when the cursor is not one of ours. */
+export function decodeCursor(cursor: string): number | undefined {
+  const id = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}

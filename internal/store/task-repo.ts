@@ -1,0 +1,161 @@
+import type { Db } from './database.js';
+import { decodeCursor, encodeCursor, scheduleColumns, taskFromRow } from './mappers.js';
+import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
+
+export interface TaskInsertParams {
+  name: string;
+  type: string;
+  payload: JsonObject;
+  schedule: Schedule;
+  priority: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  status: TaskStatus;
+  notify: JsonObject | null;
+  /** The first slot. */
+  nextRunAt: Date;
+  /** Set when the caller is about to publish the task, so that the periodic publisher does not publish it too. */
+  queuedUntil: Date | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  now: Date;
+}
+
+/** Inserts a task; a duplicate idempotency key raises StoreError('conflict'). */
+export async function taskInsert(conn: Db, params: TaskInsertParams): Promise<Task> {
+  const result = await conn.db
+    .insertInto('tasks')
+    .values({
+      name: params.name,
+      type: params.type,
+      payload: JSON.stringify(params.payload),
+      ...scheduleColumns(params.schedule),
+      priority: params.priority,
+      timeout_ms: params.timeoutMs,
+      max_attempts: params.maxAttempts,
+      status: params.status,
+      notify: params.notify === null ? null : JSON.stringify(params.notify),
+      next_run_at: params.nextRunAt,
+      run_after: params.nextRunAt,
+      attempts: 0,
+      queued_until: params.queuedUntil,
+      idempotency_key: params.idempotencyKey,
+      request_hash: params.requestHash,
+      created_at: params.now,
+      updated_at: params.now,
+    })
+    .executeTakeFirstOrThrow();
+  return {
+    id: Number(result.insertId),
+    name: params.name,
+    type: params.type,
+    payload: params.payload,
+    schedule: params.schedule,
+    priority: params.priority,
+    timeoutMs: params.timeoutMs,
+    maxAttempts: params.maxAttempts,
+    status: params.status,
+    notify: params.notify,
+    nextRunAt: params.nextRunAt,
+    runAfter: params.nextRunAt,
+    attempts: 0,
+    pendingSource: null,
+    leaseToken: null,
+    lastRunAt: null,
+    lastStatus: null,
+    lastError: null,
+    createdAt: params.now,
+    updatedAt: params.now,
+  };
+}
+
+export async function taskGetById(conn: Db, id: number): Promise<Task | undefined> {
+  const row = await conn.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : taskFromRow(row);
+}
+
+/** The task created with an idempotency key, with the hash of the request that created it. */
+export async function taskGetByIdempotencyKey(
+  conn: Db,
+  key: string,
+): Promise<{ task: Task; requestHash: string | null } | undefined> {
+  const row = await conn.db.selectFrom('tasks').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+  return row === undefined ? undefined : { task: taskFromRow(row), requestHash: row.request_hash };
+}
+
+export interface TaskListParams {
+  status?: TaskStatus | undefined;
+  type?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Tasks in id order, filtered, one page at a time. An unknown cursor starts from the beginning. */
+export async function taskList(conn: Db, params: TaskListParams): Promise<Page<Task>> {
+  let query = conn.db.selectFrom('tasks').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
+  if (params.status !== undefined) query = query.where('status', '=', params.status);
+  if (params.type !== undefined) query = query.where('type', '=', params.type);
+  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+  if (after !== undefined) query = query.where('id', '>', after);
+  const rows = await query.execute();
+  const items = rows.slice(0, params.limit).map(taskFromRow);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+}
+
+export interface TaskUpdateParams {
+  id: number;
+  changes: {
+    name?: string | undefined;
+    type?: string | undefined;
+    payload?: JsonObject | undefined;
+    schedule?: Schedule | undefined;
+    priority?: number | undefined;
+    timeoutMs?: number | undefined;
+    maxAttempts?: number | undefined;
+    status?: TaskStatus | undefined;
+    notify?: JsonObject | null | undefined;
+  };
+  /**
+   * The next slot under a changed schedule. Applied only when the task is not running now; a running slot keeps
+   * its place, and its completion computes the next slot from the new schedule.
+   */
+  nextRunAt?: Date | undefined;
+  now: Date;
+}
+
+/** Applies a partial change; returns the updated task, or undefined when it does not exist. */
+export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Task | undefined> {
+  const { changes } = params;
+  const set: TaskRowUpdate = { updated_at: params.now };
+  if (changes.name !== undefined) set.name = changes.name;
+  if (changes.type !== undefined) set.type = changes.type;
+  if (changes.payload !== undefined) set.payload = JSON.stringify(changes.payload);
+  if (changes.schedule !== undefined) Object.assign(set, scheduleColumns(changes.schedule));
+  if (changes.priority !== undefined) set.priority = changes.priority;
+  if (changes.timeoutMs !== undefined) set.timeout_ms = changes.timeoutMs;
+  if (changes.maxAttempts !== undefined) set.max_attempts = changes.maxAttempts;
+  if (changes.status !== undefined) set.status = changes.status;
+  if (changes.notify !== undefined) set.notify = changes.notify === null ? null : JSON.stringify(changes.notify);
+
+  await conn.db
+    .updateTable('tasks')
+    .set(set)
+    .$if(params.nextRunAt !== undefined, (qb) =>
+      qb.set((eb) => ({
+        next_run_at: eb.case().when('lease_token', 'is', null).then(params.nextRunAt as Date).else(eb.ref('next_run_at')).end(),
+        run_after: eb.case().when('lease_token', 'is', null).then(params.nextRunAt as Date).else(eb.ref('run_after')).end(),
+        attempts: eb.case().when('lease_token', 'is', null).then(0).else(eb.ref('attempts')).end(),
+        queued_until: eb.case().when('lease_token', 'is', null).then(null).else(eb.ref('queued_until')).end(),
+      })),
+    )
+    .where('id', '=', params.id)
+    .execute();
+  return taskGetById(conn, params.id);
+}
+
+/** Deletes a task and, by cascade, its runs. Returns whether it existed. */
+export async function taskDelete(conn: Db, id: number): Promise<boolean> {
+  const result = await conn.db.deleteFrom('tasks').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -1,0 +1,151 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Row shapes as kysely sees them. Times are Date on MySQL and ISO strings on SQLite; mappers read both. */
+export interface TasksTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  /** JSON text. */
+  payload: string;
+  schedule_every: number | null;
+  schedule_cron: string | null;
+  schedule_tz: string | null;
+  priority: number;
+  timeout_ms: number;
+  max_attempts: number;
+  status: TaskStatus;
+  /** JSON text. */
+  notify: string | null;
+  /** The slot: due time of the pending run. */
+  next_run_at: Date;
+  /** Earliest start of the next attempt: the slot, or later while a retry backs off. */
+  run_after: Date;
+  /** Attempts used by the current slot. */
+  attempts: number;
+  /** Why the next attempt happens when it is not the plain schedule: retry, recovery or manual. */
+  pending_source: RunSource | null;
+  /** Set while an entry for the task is in the stream; the publisher skips the task until it passes. */
+  queued_until: Date | null;
+  /** A "run now" that arrived while a slot was running; the next slot is no later than this. */
+  manual_run_at: Date | null;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  last_run_at: Date | null;
+  last_status: SlotOutcome | null;
+  last_error: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface TaskRunsTable {
+  id: Generated<number>;
+  task_id: number;
+  slot: Date;
+  attempt: number;
+  source: RunSource;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  worker: string;
+  /** JSON text. */
+  output: string | null;
+  error: string | null;
+}
+
+export interface DeadLettersTable {
+  id: Generated<number>;
+  task_id: number | null;
+  slot: Date | null;
+  reason: DeadLetterReason;
+  error: string | null;
+  /** JSON text: the original entry or slot. */
+  fields: string;
+  created_at: Date;
+}
+
+export interface Database {
+  tasks: TasksTable;
+  task_runs: TaskRunsTable;
+  dead_letters: DeadLettersTable;
+}
+
+export type TaskRow = Selectable<TasksTable>;
+export type NewTaskRow = Insertable<TasksTable>;
+export type TaskRowUpdate = Updateable<TasksTable>;
+export type TaskRunRow = Selectable<TaskRunsTable>;
+export type DeadLetterRow = Selectable<DeadLettersTable>;
+
+export type TaskStatus = 'running' | 'paused';
+export type RunSource = 'api' | 'periodic' | 'poll' | 'direct' | 'retry' | 'recovery' | 'manual';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timed_out';
+export type SlotOutcome = 'succeeded' | 'failed';
+export type DeadLetterReason =
+  | 'attempts_exhausted'
+  | 'malformed'
+  | 'unknown_task'
+  | 'unknown_type'
+  | 'deleted_while_pending';
+
+/** A schedule: every N seconds, or a cron line with an optional IANA time zone. */
+export type Schedule = { every: number } | { cron: string; tz?: string | undefined };
+
+export type JsonObject = { [key: string]: unknown };
+
+/** A task as the rest of the service sees it. */
+export interface Task {
+  id: number;
+  name: string;
+  type: string;
+  payload: JsonObject;
+  schedule: Schedule;
+  priority: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  status: TaskStatus;
+  notify: JsonObject | null;
+  nextRunAt: Date;
+  runAfter: Date;
+  attempts: number;
+  pendingSource: RunSource | null;
+  leaseToken: string | null;
+  lastRunAt: Date | null;
+  lastStatus: SlotOutcome | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TaskRun {
+  id: number;
+  taskId: number;
+  slot: Date;
+  attempt: number;
+  source: RunSource;
+  status: RunStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  worker: string;
+  output: unknown;
+  error: string | null;
+}
+
+export interface DeadLetter {
+  id: number;
+  taskId: number | null;
+  slot: Date | null;
+  reason: DeadLetterReason;
+  error: string | null;
+  fields: JsonObject;
+  createdAt: Date;
+}
+
+/** A page of results and the cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['internal/**/*.test.ts', 'test/**/*.test.ts'],
+    // Integration files start servers and child processes; each has its own database and key prefix, so they
+    // run in parallel, in separate processes.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
