@@ -69,6 +69,8 @@ describe('defaults', () => {
       allowedTypes: ['*'],
       recoveryTimeoutMs: 60_000,
       shutdownTimeoutMs: 30_000,
+      retryBaseDelayMs: 1000,
+      retryMaxDelayMs: 300_000,
     });
     expect(cfg.apiTokens).toEqual([]);
     expect(cfg.runRetentionMs).toBe(7 * 24 * 3600 * 1000);
@@ -228,6 +230,8 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_RUN_SCHEDULER: { value: 'false', check: (cfg) => expect(cfg.scheduler.enabled).toBe(false) },
   APP_RECOVERY_TIMEOUT: { value: '90s', check: (cfg) => expect(cfg.scheduler.recoveryTimeoutMs).toBe(90_000) },
   APP_SHUTDOWN_TIMEOUT: { value: '10s', check: (cfg) => expect(cfg.scheduler.shutdownTimeoutMs).toBe(10_000) },
+  APP_RETRY_BASE_DELAY: { value: '500ms', check: (cfg) => expect(cfg.scheduler.retryBaseDelayMs).toBe(500) },
+  APP_RETRY_MAX_DELAY: { value: '1h', check: (cfg) => expect(cfg.scheduler.retryMaxDelayMs).toBe(3_600_000) },
   APP_WEBHOOK_SECRET: { value: 'hmac-key', check: (cfg) => expect(cfg.webhookSecret).toBe('hmac-key') },
   APP_HTTP_DENY_CIDRS: {
     value: '10.0.0.0/8,192.168.0.0/16',

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { type Config, toConfig } from './config.js';
-import { CONFIG_FILE_ENV, ENV_VARS, configSchema } from './schema.js';
+import { CONFIG_FILE_ENV, ENV_VARS, configSchema, crossFieldProblems } from './schema.js';
 
 /** Raised when configuration is invalid; `problems` lists every error at once, one line each. */
 export class ConfigError extends Error {
@@ -41,6 +41,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const merged = layers.reduce<Json>((acc, layer) => mergeDeep(acc, layer), {});
   const result = configSchema.safeParse(merged);
   if (!result.success) problems.push(...result.error.issues.map(describeIssue));
+  problems.push(...crossFieldProblems(merged));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return toConfig(result.data);
 }

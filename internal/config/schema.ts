@@ -85,23 +85,7 @@ export const configSchema = z
       .strict()
       .default({} as never),
   })
-  .strict()
-  .superRefine((cfg, ctx) => {
-    if (cfg.app.env === 'production' && cfg.app.api_tokens.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['app', 'api_tokens'],
-        message: 'APP_ENV=production requires APP_API_TOKENS',
-      });
-    }
-    if (cfg.mysql.dsn !== undefined && !/^mysql:\/\/[^/]+\/[^/?#]+/.test(cfg.mysql.dsn)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mysql', 'dsn'],
-        message: 'must look like mysql://user:pass@host:3306/db',
-      });
-    }
-  });
+  .strict();
 
 export type RawConfig = z.output<typeof configSchema>;
 
@@ -139,3 +123,21 @@ export type EnvVarName = keyof typeof ENV_VARS;
 
 /** `APP_CONFIG` names an extra JSON file; it is read by the loader, not stored in the config. */
 export const CONFIG_FILE_ENV = 'APP_CONFIG';
+
+/**
+ * Rules that span fields. They read the merged input rather than the parsed config, so that they are reported
+ * together with field errors instead of only once every field is valid.
+ */
+export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql?: Record<string, unknown> }): string[] {
+  const problems: string[] = [];
+  const tokens = input.app?.api_tokens;
+  const hasTokens = Array.isArray(tokens) ? tokens.length > 0 : typeof tokens === 'string' && tokens.split(',').some((t) => t.trim() !== '');
+  if (input.app?.env === 'production' && !hasTokens) {
+    problems.push('APP_API_TOKENS (app.api_tokens): APP_ENV=production requires APP_API_TOKENS');
+  }
+  const dsn = input.mysql?.dsn;
+  if (typeof dsn === 'string' && dsn.trim() !== '' && !/^mysql:\/\/[^/]+\/[^/?#]+/.test(dsn.trim())) {
+    problems.push('MYSQL_DSN (mysql.dsn): must look like mysql://user:pass@host:3306/db');
+  }
+  return problems;
+}

@@ -27,6 +27,8 @@ export function requestLog(logger: Logger): RequestHandler {
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (req, res, err) => {
+      // An outage answers every request with 503 until it ends: worth a warning each, not an error page.
+      if (res.statusCode === 503) return 'warn';
       if (err !== undefined || res.statusCode >= 500) return 'error';
       if (PROBE_PATHS.has(pathOf(req))) return res.statusCode >= 400 ? 'warn' : 'silent';
       return 'info';

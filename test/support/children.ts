@@ -1,0 +1,169 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Store } from '../../internal/store/index.js';
+import { REDIS_ADDR, waitFor } from './services.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface VigilChild {
+  child: ChildProcess;
+  /** Every stdout and stderr line so far. */
+  lines: string[];
+  /** Resolves with the first line matching `pattern` (including lines already seen). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a real Vigil process (test/support/test-process.ts) with the given environment. Unless `log` is set,
+ * its logs are kept in `lines` only; set VIGIL_TEST_LOG=info to see them on the console.
+ */
+export function spawnVigil(role: 'api' | 'scheduler', env: Record<string, string>): VigilChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/test-process.ts', role], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', APP_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    let buffered = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        if (process.env.VIGIL_TEST_LOG !== undefined) process.stderr.write(`[${role} ${child.pid}] ${line}\n`);
+      }
+    });
+  };
+  collect(child.stdout);
+  collect(child.stderr);
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.on('exit', (code, signal) => resolveExit(code ?? signal ?? -1));
+  });
+  return {
+    child,
+    lines,
+    exited,
+    kill: (signal) => child.kill(signal),
+    waitForLine: (pattern, timeoutMs = 20_000) =>
+      waitFor(() => lines.find((line) => pattern.test(line)), { timeoutMs, message: `a line matching ${pattern}` }),
+  };
+}
+
+/** The `RUN <taskId> <slot> <attempt>` lines of children: one per handler call. */
+export function runLines(children: readonly VigilChild[]): { taskId: number; slot: string; attempt: number }[] {
+  return children.flatMap((c) =>
+    c.lines
+      .filter((line) => line.startsWith('RUN '))
+      .map((line) => {
+        const [, taskId, slot, attempt] = line.split(' ');
+        return { taskId: Number(taskId), slot: String(slot), attempt: Number(attempt) };
+      }),
+  );
+}
+
+/**
+ * The environment of a child that shares one store and one stream with the test, with timings fast enough for
+ * crash tests: leases of 1.5 s (half the recovery timeout), a 200 ms tick, stalled entries reclaimed after 1 s.
+ */
+export function childEnv(
+  storeEnv: Record<string, string>,
+  stream: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...storeEnv,
+    REDIS_ADDR,
+    APP_TASK_QUEUE_STREAM: stream,
+    APP_SCHEDULE_INTERVAL: '200ms',
+    APP_PENDING_IDLE: '1s',
+    APP_RECOVERY_TIMEOUT: '3s',
+    APP_SHUTDOWN_TIMEOUT: '10s',
+    APP_RETRY_BASE_DELAY: '100ms',
+    APP_RETRY_MAX_DELAY: '500ms',
+    APP_HTTP_ADDR: '127.0.0.1:0',
+    APP_LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** Whether the child process is still running. */
+export function isAlive(child: VigilChild): boolean {
+  return child.child.exitCode === null && child.child.signalCode === null;
+}
+
+/** SIGKILLs every child still running and waits for each to exit (for afterAll). */
+export async function killAll(children: readonly VigilChild[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (isAlive(c)) c.kill('SIGKILL');
+      await c.exited;
+    }),
+  );
+}
+
+/** Deletes the five priority streams of a stream name (for afterAll). */
+export async function deleteStreams(stream: string): Promise<void> {
+  const [host, port] = REDIS_ADDR.split(':');
+  const redis = new Redis({ host, port: Number(port), lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.del(...[1, 2, 3, 4, 5].map((p) => `{${stream}}:p${p}`));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface DueTaskSpec {
+  type: string;
+  payload?: Record<string, unknown>;
+  /** Seconds between slots (default 3600: one slot per test). */
+  every?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  priority?: number;
+}
+
+/**
+ * Inserts tasks due at once (next_run_at = run_after = `now`), in multi-row inserts, and returns their ids and
+ * their first slot. Straight through the store, as the API would leave them, minus the publish.
+ */
+export async function insertDueTasks(
+  store: Store,
+  specs: readonly DueTaskSpec[],
+  now = new Date(),
+): Promise<{ ids: number[]; slot: Date }> {
+  const slot = new Date(now);
+  const tag = randomBytes(4).toString('hex');
+  const rows = specs.map((spec, i) => ({
+    name: `${tag} ${i}`,
+    type: spec.type,
+    payload: JSON.stringify(spec.payload ?? {}),
+    schedule_every: spec.every ?? 3600,
+    schedule_cron: null,
+    schedule_tz: null,
+    priority: spec.priority ?? 3,
+    timeout_ms: spec.timeoutMs ?? 30_000,
+    max_attempts: spec.maxAttempts ?? 3,
+    status: 'running' as const,
+    notify: null,
+    next_run_at: slot,
+    run_after: slot,
+    attempts: 0,
+    created_at: slot,
+    updated_at: slot,
+  }));
+  for (let i = 0; i < rows.length; i += 200) {
+    await store.db.insertInto('tasks').values(rows.slice(i, i + 200)).execute();
+  }
+  const inserted = await store.db.selectFrom('tasks').select('id').where('name', 'like', `${tag} %`).orderBy('id').execute();
+  const ids = inserted.map((r) => Number(r.id));
+  return { ids, slot };
+}

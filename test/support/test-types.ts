@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { HandlerRegistry, defineTaskType, noopType } from '../../internal/handlers/index.js';
+
+/**
+ * Task types that tests register to make handlers slow, hang, fail or count. Calls are counted per task id in
+ * `calls`, and by `test-process.ts` in child processes, which print one `RUN <taskId> <slot>` line per call.
+ */
+export interface TestTypeHooks {
+  onRun?: (info: { taskId: number; slot: Date; attempt: number; type: string }) => void;
+}
+
+export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
+  const note = (type: string, ctx: { task: { id: number; slot: Date; attempt: number } }) =>
+    hooks.onRun?.({ taskId: ctx.task.id, slot: ctx.task.slot, attempt: ctx.task.attempt, type });
+  return new HandlerRegistry()
+    .register(noopType)
+    .register(
+      defineTaskType({
+        name: 'count',
+        payloadSchema: z.object({}).strict(),
+        run: async (_payload, ctx) => {
+          note('count', ctx);
+          return { ok: true };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
+        name: 'sleep',
+        payloadSchema: z.object({ ms: z.number().int().min(0) }).strict(),
+        run: async (payload, ctx) => {
+          note('sleep', ctx);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, payload.ms);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          return { slept: payload.ms };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
+        name: 'hang',
+        payloadSchema: z.object({}).strict(),
+        // Ignores its signal on purpose: the executor must still end the attempt at the timeout.
+        run: (_payload, ctx) => {
+          note('hang', ctx);
+          return new Promise(() => undefined);
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
+        name: 'flaky',
+        // Fails the first `fail_times` attempts of each slot, then succeeds.
+        payloadSchema: z.object({ fail_times: z.number().int().min(0) }).strict(),
+        run: async (payload, ctx) => {
+          note('flaky', ctx);
+          if (ctx.task.attempt <= payload.fail_times) throw new Error(`flaky failure ${ctx.task.attempt}`);
+          return { attempt: ctx.task.attempt };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
+        name: 'fail',
+        payloadSchema: z.object({}).strict(),
+        run: async (_payload, ctx) => {
+          note('fail', ctx);
+          throw new Error('always fails');
+        },
+      }),
+    );
+}
