@@ -22,6 +22,9 @@ import { HandlerRegistry, defineTaskType, noopType } from '../internal/handlers/
 import { silentLogger } from '../internal/platform/logger.js';
 import { Metrics } from '../internal/platform/metrics.js';
 import { type Store, type Task, taskGetById } from '../internal/store/index.js';
+import { createTask } from '../internal/api/task-create.js';
+import { requestHash } from '../internal/api/idempotency.js';
+import { parseTaskCreate } from '../internal/api/task-input.js';
 import { type Dialect, type TestStore, createTestStore } from './support/services.js';
 
 /**
@@ -373,6 +376,33 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       expect(new Set(responses.map((r) => r.body.id as number)).size).toBe(1);
       expect(responses.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
       expect(await countTasks(store, { idempotencyKey: key })).toBe(1);
+    });
+
+    it('answers creates that raced past the key lookup from the winning insert', async () => {
+      // Started in one tick, every create looks the key up before any of them inserts, so all but one insert hit
+      // the unique key: the path a retry storm across several API processes takes.
+      const key = `lookup-race-${randomUUID()}`;
+      const body = validTask({ name: 'lookup race' });
+      const deps = { store, dispatcher: pollingDispatcher, metrics, clock, logger: silentLogger() };
+      const input = parseTaskCreate(body, registry());
+      // Open enough MySQL connections first, so that the lookups run side by side instead of queueing for a connect.
+      await Promise.all(Array.from({ length: 8 }, () => store.ping()));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => createTask(deps, { input, idempotencyKey: key, requestHash: requestHash(body) })),
+      );
+      expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(await countTasks(store, { idempotencyKey: key })).toBe(1);
+
+      const other = validTask({ name: 'lookup race, other body' });
+      const conflicting = await Promise.allSettled(
+        Array.from({ length: 4 }, () =>
+          createTask(deps, { input: parseTaskCreate(other, registry()), idempotencyKey: key, requestHash: requestHash(other) }),
+        ),
+      );
+      expect(conflicting.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'created'))).toEqual(
+        Array(4).fill('idempotency_conflict'),
+      );
     });
   });
 

@@ -46,7 +46,7 @@ export function bool() {
 /** A whole number within [min, max]. */
 export function int(min: number, max: number) {
   return z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+    const n = typeof value === 'number' ? value : /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})` });
       return z.NEVER;
@@ -70,4 +70,21 @@ export function optionalString() {
     .union([z.string(), z.null()])
     .optional()
     .transform((value) => (value === null || value === undefined || value.trim() === '' ? undefined : value.trim()));
+}
+
+/**
+ * A `host:port`, `:port` or `[v6]:port` address with a port from 1 (or 0, to pick a free one) to 65535. With
+ * `portOptional`, a bare host is accepted too (the caller supplies the default port).
+ */
+export function address(opts: { allowPortZero: boolean; portOptional?: boolean }) {
+  return z.string().refine(
+    (value) => {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*)(?::(\d{1,5}))?$/.exec(value.trim());
+      if (match === null) return false;
+      if (match[2] === undefined) return opts.portOptional === true && match[1] !== '';
+      const port = Number(match[2]);
+      return port <= 65535 && (port >= 1 || (opts.allowPortZero && port === 0));
+    },
+    { message: 'must look like host:port (or :port) with a port from 1 to 65535' },
+  );
 }

@@ -66,7 +66,9 @@ function readJsonFile(file: string, problems: string[]): Json {
     }
     return parsed as Json;
   } catch (err) {
-    problems.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    // JSON.parse quotes the start of the file in its message, which may hold a secret: never repeat it.
+    const reason = err instanceof SyntaxError ? 'is not valid JSON' : err instanceof Error ? err.message : String(err);
+    problems.push(`${file}: ${reason}`);
     return {};
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, duration, int, list, optionalString } from './fields.js';
+import { address, bool, duration, int, list, optionalString } from './fields.js';
 
 /**
  * The configuration schema. The file format (configs/config.json) is nested by section; every documented
@@ -15,10 +15,7 @@ export const configSchema = z
         /** pino level. Default `info`. */
         log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** API listen address, `host:port` or `:port`. Default `:8081`. */
-        http_addr: z
-          .string()
-          .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'must look like :8081 or 127.0.0.1:8081')
-          .default(':8081'),
+        http_addr: address({ allowPortZero: true }).default(':8081'),
         /** Stream mode when Redis is reachable, polling mode otherwise. Default true. */
         enable_redis_queue: bool().default(true),
         /** Stream name, also the prefix of every derived Redis key. Default `vigil:task:queue`. */
@@ -79,7 +76,7 @@ export const configSchema = z
     redis: z
       .object({
         /** `host:port`; when unset there is no stream mode. */
-        addr: optionalString(),
+        addr: optionalString().pipe(address({ allowPortZero: false, portOptional: true }).optional()),
         password: optionalString(),
       })
       .strict()
@@ -131,7 +128,8 @@ export const CONFIG_FILE_ENV = 'APP_CONFIG';
 export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql?: Record<string, unknown> }): string[] {
   const problems: string[] = [];
   const tokens = input.app?.api_tokens;
-  const hasTokens = Array.isArray(tokens) ? tokens.length > 0 : typeof tokens === 'string' && tokens.split(',').some((t) => t.trim() !== '');
+  const items: unknown[] = Array.isArray(tokens) ? tokens : typeof tokens === 'string' ? tokens.split(',') : [];
+  const hasTokens = items.some((t) => typeof t === 'string' && t.trim() !== '');
   if (input.app?.env === 'production' && !hasTokens) {
     problems.push('APP_API_TOKENS (app.api_tokens): APP_ENV=production requires APP_API_TOKENS');
   }

@@ -36,7 +36,7 @@ export async function runListBySlot(conn: Db, params: { taskId: number; slot: Da
   return rows.map(runFromRow);
 }
 
-/** Deletes up to `limit` runs that finished before `before`. Returns how many were deleted. */
+/** Deletes up to `limit` finished runs that started before `before`. Returns how many were deleted. */
 export async function runDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
   const ids = await conn.db
     .selectFrom('task_runs')
