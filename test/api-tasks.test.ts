@@ -45,8 +45,13 @@ class TestClock {
 class RecordingDispatcher implements TaskDispatcher {
   readonly queueMarkTtlMs = 30_000;
   readonly dispatched: Task[] = [];
+  readonly runNow: Task[] = [];
   async dispatchNew(task: Task): Promise<QueuedVia> {
     this.dispatched.push(task);
+    return 'stream';
+  }
+  async dispatchRunNow(task: Task): Promise<QueuedVia> {
+    this.runNow.push(task);
     return 'stream';
   }
 }
@@ -247,6 +252,9 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       const throwing: TaskDispatcher = {
         queueMarkTtlMs: null,
         dispatchNew: async () => {
+          throw new Error('publish exploded');
+        },
+        dispatchRunNow: async () => {
           throw new Error('publish exploded');
         },
       };
@@ -568,6 +576,40 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       expect(await taskGetById(store, task.id)).toBeUndefined();
       expectError(await api.get(`/tasks/${task.id}`), 404, 'not_found', 'id');
       expectError(await api.delete(`/tasks/${task.id}`), 404, 'not_found', 'id');
+    });
+  });
+
+  describe('POST /tasks/:id/run', () => {
+    it('makes the task due now and hands it to the dispatcher', async () => {
+      const dispatcher = new RecordingDispatcher();
+      const other = await serve(store, { clock, dispatcher });
+      try {
+        const created = await other.api.post('/tasks').send(validTask({ name: 'run me', schedule: { every: 3600 } }));
+        expect(created.status).toBe(201);
+        // Its first slot ran long ago (as far as the row knows): the next one is an hour away.
+        await store.db
+          .updateTable('tasks')
+          .set({ next_run_at: new Date(clock.now() + 3_600_000), run_after: new Date(clock.now() + 3_600_000) })
+          .where('id', '=', created.body.id)
+          .execute();
+        clock.advance(5_000);
+        const res = await other.api.post(`/tasks/${created.body.id}/run`);
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+        expect(res.body.queued_via).toBe('stream');
+        expect(res.body.next_run_at).toBe(new Date(clock.now()).toISOString());
+        expect(dispatcher.runNow.map((t) => t.id)).toEqual([created.body.id]);
+        const row = await store.db.selectFrom('tasks').selectAll().where('id', '=', created.body.id).executeTakeFirstOrThrow();
+        expect(row.pending_source).toBe('manual');
+        expect(new Date(row.queued_until as Date | string).getTime()).toBe(clock.now() + 30_000);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('answers 404 for a missing task and 409 for a paused one', async () => {
+      expectError(await api.post('/tasks/999999/run'), 404, 'not_found', 'id');
+      const paused = await create({ name: 'paused run', status: 'paused' });
+      expectError(await api.post(`/tasks/${paused.id}/run`), 409, 'conflict', 'status');
     });
   });
 

@@ -17,6 +17,8 @@ export interface TaskDispatcher {
   readonly queueMarkTtlMs: number | null;
   /** Called after the row is committed. Publishes the task or hands it to this process's scheduler. Never throws. */
   dispatchNew(task: Task): Promise<QueuedVia>;
+  /** Called after a "run now" made the task due. Same paths as `dispatchNew`. Never throws. */
+  dispatchRunNow(task: Task): Promise<QueuedVia>;
 }
 
 /** Dependency state as `/healthz` reports it (DESIGN §4). */
@@ -42,6 +44,7 @@ export interface HealthSource {
 export const pollingDispatcher: TaskDispatcher = Object.freeze({
   queueMarkTtlMs: null,
   dispatchNew: async (): Promise<QueuedVia> => 'poll',
+  dispatchRunNow: async (): Promise<QueuedVia> => 'poll',
 });
 
 export interface StoreHealthSourceOptions {

@@ -478,24 +478,28 @@ export async function slotUnmarkQueued(conn: Db, ids: readonly number[]): Promis
  * "Run now": makes the task due at `now`. A free task gets a new slot at once; a running one keeps its slot, and
  * its completion schedules the next slot no later than `now` (it waits, it does not run beside it).
  */
-export async function slotRunNow(conn: Db, params: { id: number; now: Date }): Promise<Task | undefined> {
+export async function slotRunNow(
+  conn: Db,
+  params: { id: number; now: Date; /** The queue mark to set when the caller publishes the slot. */ queuedUntil: Date | null },
+): Promise<Task | undefined> {
   return withTransaction(conn, async (trx) => {
     let query = trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id);
     if (trx.dialect === 'mysql') query = query.forUpdate();
     const row = await query.executeTakeFirst();
     if (row === undefined) return undefined;
     // A slot waiting for a retry keeps its slot and attempts: run now only brings the retry forward.
+    if (row.status !== 'running') return taskFromRow(row);
     const update =
       row.lease_token !== null
         ? { manual_run_at: params.now }
         : Number(row.attempts) > 0
-          ? { run_after: params.now, pending_source: 'manual' as const, queued_until: null }
+          ? { run_after: params.now, pending_source: 'manual' as const, queued_until: params.queuedUntil }
           : {
             next_run_at: params.now,
             run_after: params.now,
             attempts: 0,
             pending_source: 'manual' as const,
-            queued_until: null,
+            queued_until: params.queuedUntil,
             manual_run_at: null,
           };
     await trx.db.updateTable('tasks').set(update).where('id', '=', params.id).execute();

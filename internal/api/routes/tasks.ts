@@ -2,6 +2,7 @@ import { Router } from 'express';
 import {
   firstSlotAfter,
   runListByTask,
+  slotRunNow,
   taskDelete,
   taskGetById,
   taskList,
@@ -9,7 +10,7 @@ import {
   withTransaction,
 } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
-import { NotFoundError } from '../errors.js';
+import { ApiError, NotFoundError } from '../errors.js';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
 import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
 import { pageToJson, runToJson, taskToJson } from '../serializers.js';
@@ -74,6 +75,20 @@ export function tasksRouter(deps: ApiDeps): Router {
     const id = parseTaskId(req.params.id);
     if (!(await taskDelete(store, id))) throw taskNotFound(id);
     res.status(204).end();
+  });
+
+  router.post('/tasks/:id/run', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    const now = new Date(clock.now());
+    const ttl = deps.dispatcher.queueMarkTtlMs;
+    const task = await slotRunNow(store, { id, now, queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl) });
+    if (task === undefined) throw taskNotFound(id);
+    if (task.status === 'paused') {
+      throw new ApiError('conflict', `task ${id} is paused; resume it to run it`, { fields: { status: 'paused' } });
+    }
+    // A task whose slot is running now keeps it; the run-now slot follows as soon as it ends.
+    const queuedVia = task.leaseToken === null ? await deps.dispatcher.dispatchRunNow(task) : 'poll';
+    res.status(202).json({ ...taskToJson(task), queued_via: queuedVia });
   });
 
   router.get('/tasks/:id/runs', async (req, res) => {

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../internal/app/index.js';
+import {
+  type SchedFixture,
+  allRuns,
+  createSchedFixture,
+  insertTasks,
+  lagCount,
+  ms,
+  pendingCount,
+  postTask,
+  runsOfTask,
+  streamEntries,
+  streamKeys,
+} from './support/sched-fixture.js';
+import { waitFor } from './support/services.js';
+import { testRegistry } from './support/test-types.js';
+
+/**
+ * G3 against duplicate delivery (stream mode): one slot published many times (by hand, by the periodic publisher,
+ * before the claim, during the run and after the outcome) runs once; and two processes sharing the stream and the
+ * database, each with its API, publisher and consumer, never run a slot twice.
+ */
+
+interface HandlerCall {
+  taskId: number;
+  slot: number;
+  attempt: number;
+}
+
+function scheduler(app: App) {
+  const s = app.scheduler;
+  if (s?.streamSource === undefined || s.publisher === undefined) throw new Error('the app is not in stream mode');
+  return { streamSource: s.streamSource, publisher: s.publisher };
+}
+
+describe('one slot published many times (stream mode)', () => {
+  let fx: SchedFixture;
+  let app: App;
+  const calls: HandlerCall[] = [];
+
+  beforeAll(async () => {
+    fx = await createSchedFixture('dup_single');
+    const registry = testRegistry({ onRun: (c) => calls.push({ taskId: c.taskId, slot: c.slot.getTime(), attempt: c.attempt }) });
+    ({ app } = await fx.startApp('stream', { registry }));
+  });
+
+  afterAll(async () => {
+    await fx?.cleanup();
+  });
+
+  it('runs the slot exactly once', async () => {
+    const p3 = streamKeys(fx.stream)[2] as string;
+    const { streamSource } = scheduler(app);
+    // Hold the consumer so that every copy below is in the stream before any is read.
+    await streamSource.stop();
+
+    const [taskId] = await insertTasks(fx.store, {
+      count: 1,
+      namePrefix: 'dup-single',
+      type: 'sleep',
+      payload: { ms: 400 },
+      every: 3600,
+      priority: 3,
+    });
+    const id = taskId as number;
+    const row = await fx.store.db.selectFrom('tasks').select('next_run_at').where('id', '=', id).executeTakeFirstOrThrow();
+    const slot = new Date(ms(row.next_run_at)).toISOString();
+    const publishByHand = async (source: string) => {
+      for (let i = 0; i < 3; i += 1) {
+        await fx.redis.xadd(p3, '*', 'task_id', String(id), 'slot', slot, 'source', source, 'enqueued_at', new Date().toISOString());
+      }
+    };
+    await publishByHand('api');
+    // The task is also due for the periodic publisher, which publishes it on its own.
+    await waitFor(async () => (await streamEntries(fx.redis, p3)).some((e) => e.fields.source === 'periodic' && e.fields.task_id === String(id)), {
+      message: 'the periodic publisher to publish the slot too',
+    });
+
+    streamSource.start();
+    await waitFor(async () => (await runsOfTask(fx.store, id)).some((r) => r.status === 'running'), { message: 'the run to start' });
+    // More copies while the slot runs, and more after its outcome is recorded.
+    await publishByHand('periodic');
+    await waitFor(async () => (await runsOfTask(fx.store, id)).every((r) => r.status === 'succeeded'), { message: 'the run to end' });
+    await publishByHand('retry');
+
+    // Every copy was delivered and acknowledged.
+    await waitFor(async () => (await lagCount(fx.redis, fx.stream)) === 0 && (await pendingCount(fx.redis, fx.stream)) === 0, {
+      message: 'every entry to be consumed and acknowledged',
+    });
+    const copies = (await streamEntries(fx.redis, p3)).filter((e) => e.fields.task_id === String(id));
+    expect(copies.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(copies.map((e) => e.fields.slot))).toEqual(new Set([slot]));
+
+    const runs = await runsOfTask(fx.store, id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ attempt: 1, status: 'succeeded' });
+    expect(ms(runs[0]?.slot ?? null)).toBe(Date.parse(slot));
+    expect(calls.filter((c) => c.taskId === id)).toHaveLength(1);
+  });
+});
+
+describe('two processes on one stream and one database (stream mode)', () => {
+  const TASKS = 200;
+  let fx: SchedFixture;
+  const calls: HandlerCall[] = [];
+  let urls: string[] = [];
+
+  beforeAll(async () => {
+    fx = await createSchedFixture('dup_two_apps');
+    const onRun = (c: { taskId: number; slot: Date; attempt: number }) => calls.push({ taskId: c.taskId, slot: c.slot.getTime(), attempt: c.attempt });
+    const a = await fx.startApp('stream', { registry: testRegistry({ onRun }) });
+    const b = await fx.startApp('stream', { registry: testRegistry({ onRun }) });
+    urls = [a.url, b.url];
+  });
+
+  afterAll(async () => {
+    await fx?.cleanup();
+  });
+
+  it('runs every slot exactly once', async () => {
+    // Created through both APIs (each publishes), then due again every 2 s for both publishers.
+    const ids: number[] = [];
+    for (let i = 0; i < TASKS; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          postTask(urls[(i + j) % 2] as string, { name: `shared ${i + j}`, type: 'count', schedule: { every: 2 } }),
+        ),
+      );
+      for (const created of batch) {
+        expect(created.queued_via).toBe('stream');
+        ids.push(created.id);
+      }
+    }
+
+    // Wait until every task has run at least two slots, then stop both processes.
+    await waitFor(async () => {
+      const rows = await fx.store.db
+        .selectFrom('task_runs')
+        .select('task_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('status', '=', 'succeeded')
+        .groupBy('task_id')
+        .execute();
+      return rows.length === TASKS && rows.every((r) => Number(r.n) >= 2);
+    }, { timeoutMs: 40_000, intervalMs: 200, message: 'every task to run two slots' });
+    await fx.stopApps();
+
+    const runs = await allRuns(fx.store);
+    expect(new Set(runs.map((r) => Number(r.task_id)))).toEqual(new Set(ids));
+    expect(runs.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
+    const keys = runs.map((r) => `${r.task_id}@${ms(r.slot)}`);
+    expect(keys.length).toBeGreaterThanOrEqual(2 * TASKS);
+    expect(new Set(keys).size).toBe(keys.length);
+    // Handler calls, counted in the processes themselves: one per recorded run, none twice for a slot.
+    const callKeys = calls.map((c) => `${c.taskId}@${c.slot}`);
+    expect(new Set(callKeys).size).toBe(callKeys.length);
+    expect(new Set(callKeys)).toEqual(new Set(keys));
+    // Both processes did part of the work.
+    expect(new Set(runs.map((r) => r.worker)).size).toBe(2);
+    // Slots of a task follow its schedule: increasing, whole multiples of the interval apart.
+    const byTask = new Map<number, number[]>();
+    for (const r of runs) byTask.set(Number(r.task_id), [...(byTask.get(Number(r.task_id)) ?? []), ms(r.slot)]);
+    for (const slots of byTask.values()) {
+      slots.sort((x, y) => x - y);
+      for (let i = 1; i < slots.length; i += 1) {
+        const gap = (slots[i] as number) - (slots[i - 1] as number);
+        expect(gap % 2000).toBe(0);
+        expect(gap).toBeGreaterThan(0);
+      }
+    }
+  });
+});
