@@ -18,6 +18,7 @@ import { Metrics } from '../internal/platform/metrics.js';
 import { type Store, StoreMigrator, openStore } from '../internal/store/index.js';
 import { ADMIN_DSN, type TestDatabase, createTestDatabase, uniqueName, waitFor } from './support/services.js';
 import { type TcpProxy, startTcpProxy } from './support/tcp-proxy.js';
+import { pollingQueueSource } from './support/queue.js';
 
 /**
  * G6 at the API: MySQL goes away (a TCP proxy between the API and the server is cut) and comes back. Calls that
@@ -61,6 +62,7 @@ describe('API during a MySQL outage', () => {
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
     const app = createApiApp({
       store,
+      queue: pollingQueueSource(store, systemClock),
       registry: new HandlerRegistry().register(noopType),
       dispatcher: pollingDispatcher,
       health: storeHealthSource(store, { pingTimeoutMs: 1500 }),

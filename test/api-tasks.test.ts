@@ -26,6 +26,7 @@ import { createTask } from '../internal/api/task-create.js';
 import { requestHash } from '../internal/api/idempotency.js';
 import { parseTaskCreate } from '../internal/api/task-input.js';
 import { type Dialect, type TestStore, createTestStore } from './support/services.js';
+import { pollingQueueSource } from './support/queue.js';
 
 /**
  * The task API end to end, over HTTP, against a real store of each dialect: validation, idempotency, pagination,
@@ -89,6 +90,7 @@ async function serve(
 ): Promise<Harness> {
   const app = createApiApp({
     store,
+    queue: pollingQueueSource(store, options.clock),
     registry: registry(),
     dispatcher: options.dispatcher ?? pollingDispatcher,
     health: options.health ?? storeHealthSource(store),

@@ -6,8 +6,11 @@ import { jsonBody } from './middleware/json-body.js';
 import { notFound } from './middleware/not-found.js';
 import { requestId } from './middleware/request-id.js';
 import { requestLog } from './middleware/request-log.js';
+import { deadLettersRouter } from './routes/dead-letters.js';
 import { healthRouter } from './routes/health.js';
 import { metricsRouter } from './routes/metrics.js';
+import { openApiRouter } from './routes/openapi.js';
+import { opsRouter } from './routes/ops.js';
 import { tasksRouter } from './routes/tasks.js';
 
 export type { ApiDeps } from './deps.js';
@@ -35,7 +38,10 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(jsonBody({ limitBytes: BODY_LIMIT_BYTES }));
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
+  app.use(openApiRouter(deps));
   app.use(tasksRouter(deps));
+  app.use(opsRouter(deps));
+  app.use(deadLettersRouter(deps));
   app.use(notFound());
   app.use(errorHandler());
   return app;

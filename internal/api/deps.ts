@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Store } from '../store/index.js';
-import type { HealthSource, TaskDispatcher } from './ports.js';
+import type { HealthSource, QueueSource, TaskDispatcher } from './ports.js';
 
 /** Everything the HTTP API needs, passed in once by the composition root. */
 export interface ApiDeps {
@@ -12,6 +12,8 @@ export interface ApiDeps {
   registry: HandlerRegistry;
   /** Tells the scheduling side about new tasks. {@link pollingDispatcher} when there is none. */
   dispatcher: TaskDispatcher;
+  /** Answers `/queue`. */
+  queue: QueueSource;
   /** Answers `/healthz`. {@link storeHealthSource} when nothing better is wired. */
   health: HealthSource;
   /** The process logger; request lines are written to a child of it. */

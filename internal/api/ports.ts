@@ -21,6 +21,31 @@ export interface TaskDispatcher {
   dispatchRunNow(task: Task): Promise<QueuedVia>;
 }
 
+/** `/queue` as the scheduling side reports it (times in ms); the route turns it into JSON. */
+export interface QueueReport {
+  mode: 'redis_streams' | 'db_polling';
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  reasons: string[];
+  streams?: {
+    stream: string;
+    priority: number;
+    length: number;
+    groups: number;
+    pending: number;
+    lag: number | null;
+    consumers: { name: string; pending: number; idleMs: number }[];
+    oldestPendingAgeMs: number | null;
+  }[];
+  totals?: { length: number; pending: number; lag: number; oldestPendingAgeMs: number | null };
+  polling: { due: number; running: number; oldestDueAgeMs: number | null };
+  deadLetters: number;
+}
+
+/** Answers `/queue`. */
+export interface QueueSource {
+  inspect(): Promise<QueueReport>;
+}
+
 /** Dependency state as `/healthz` reports it (DESIGN §4). */
 export interface HealthReport {
   /** `degraded` when a dependency is down; `/healthz` still answers 200, because the process itself is alive. */

@@ -142,14 +142,14 @@ export const taskPatchBodySchema = z
 
 export type TaskPatchBody = z.output<typeof taskPatchBodySchema>;
 
-const cursorSchema = z
+export const cursorSchema = z
   .string()
   .max(200, { error: 'is not a valid cursor' })
   .refine((cursor) => decodeCursor(cursor) !== undefined, { error: 'is not a valid cursor' })
   .meta({ description: '`next_cursor` of the previous page.' });
 
 // Query values arrive as strings, so limits are coerced; a repeated parameter arrives as an array and is refused.
-const limitSchema = z.coerce
+export const limitSchema = z.coerce
   .number({ error: 'must be a whole number from 1 to 500' })
   .int({ error: 'must be a whole number from 1 to 500' })
   .min(1, { error: 'must be from 1 to 500' })
@@ -176,7 +176,7 @@ export type RunListQuery = z.output<typeof runListQuerySchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Responses.
 
-const isoTimeSchema = z.iso.datetime({ offset: false }).meta({ description: 'ISO-8601, UTC.' });
+export const isoTimeSchema = z.iso.datetime({ offset: false }).meta({ description: 'ISO-8601, UTC.' });
 
 export const taskJsonSchema = z
   .strictObject({

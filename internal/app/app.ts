@@ -8,9 +8,9 @@ import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
-import { Scheduler, TaskDispatcher } from '../scheduler/index.js';
+import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
 import { type Store, openStore } from '../store/index.js';
-import { QueueKeys, type Redis, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
+import { QueueKeys, type Redis, StreamAdmin, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
 import { processHealthSource } from './health.js';
 
 export type AppRole = 'api' | 'scheduler';
@@ -40,7 +40,7 @@ export class App {
   readonly store: Store;
   readonly scheduler: Scheduler | undefined;
   private readonly clock: Clock;
-  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer } | undefined;
+  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -62,10 +62,12 @@ export class App {
     if (config.redis !== undefined) {
       const redisOptions = { host: config.redis.host, port: config.redis.port, password: config.redis.password };
       const commands = createRedis(redisOptions);
+      const keys = new QueueKeys(config.queue.stream);
       this.redis = {
         commands,
         blocking: createRedis(redisOptions),
-        producer: new TaskProducer({ redis: commands, keys: new QueueKeys(config.queue.stream), now: () => new Date(this.clock.now()) }),
+        producer: new TaskProducer({ redis: commands, keys, now: () => new Date(this.clock.now()) }),
+        admin: new StreamAdmin({ redis: commands, keys, group: config.queue.group, now: () => this.clock.now() }),
       };
     }
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
@@ -90,6 +92,14 @@ export class App {
         recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
         shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
         retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
+        housekeeping: {
+          trimSchedule: config.housekeeping.trimSchedule,
+          retentionSchedule: config.housekeeping.retentionSchedule,
+          consumerCleanupSchedule: config.housekeeping.consumerCleanupSchedule,
+          consumerIdleMs: config.housekeeping.consumerIdleMs,
+          retentionMs: config.runRetentionMs,
+          retentionBatch: config.housekeeping.retentionBatch,
+        },
       },
     );
   }
@@ -122,8 +132,21 @@ export class App {
       { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
       { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
     );
+    const queue = new QueueInspector(
+      {
+        store: this.store,
+        admin: this.redis?.admin,
+        redis: this.redis?.commands,
+        clock: this.clock,
+        mode: () => this.scheduler?.mode,
+        streamsEnabled: config.enableRedisQueue,
+      },
+      config.queueHealth,
+    );
+    this.metrics.setQueueProbe(() => queue.gaugeValues());
     const app = createApiApp({
       store: this.store,
+      queue,
       registry: this.registry,
       dispatcher,
       health: processHealthSource({

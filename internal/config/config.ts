@@ -30,6 +30,20 @@ export interface Config {
   };
   readonly apiTokens: readonly string[];
   readonly runRetentionMs: number;
+  /** Thresholds of /queue's status: age of the oldest waiting work (ms) and size of the backlog. */
+  readonly queueHealth: {
+    readonly degradedAgeMs: number;
+    readonly unhealthyAgeMs: number;
+    readonly degradedBacklog: number;
+    readonly unhealthyBacklog: number;
+  };
+  readonly housekeeping: {
+    readonly trimSchedule: string;
+    readonly retentionSchedule: string;
+    readonly consumerCleanupSchedule: string;
+    readonly consumerIdleMs: number;
+    readonly retentionBatch: number;
+  };
   readonly webhookSecret: string | undefined;
   readonly httpDenyCidrs: readonly string[];
 }
@@ -71,6 +85,19 @@ export function toConfig(raw: RawConfig): Config {
     },
     apiTokens: app.api_tokens,
     runRetentionMs: app.run_retention,
+    queueHealth: {
+      degradedAgeMs: app.queue_degraded_age,
+      unhealthyAgeMs: app.queue_unhealthy_age,
+      degradedBacklog: app.queue_degraded_backlog,
+      unhealthyBacklog: app.queue_unhealthy_backlog,
+    },
+    housekeeping: {
+      trimSchedule: raw.housekeeping.trim_schedule,
+      retentionSchedule: raw.housekeeping.retention_schedule,
+      consumerCleanupSchedule: raw.housekeeping.consumer_cleanup_schedule,
+      consumerIdleMs: raw.housekeeping.consumer_idle,
+      retentionBatch: raw.housekeeping.retention_batch,
+    },
     webhookSecret: app.webhook_secret,
     httpDenyCidrs: app.http_deny_cidrs,
   });

@@ -1,4 +1,5 @@
 import ms from 'ms';
+import { validate as isValidCronLine } from 'node-cron';
 import { z } from 'zod';
 
 /**
@@ -87,4 +88,9 @@ export function address(opts: { allowPortZero: boolean; portOptional?: boolean }
     },
     { message: 'must look like host:port (or :port) with a port from 1 to 65535' },
   );
+}
+
+/** A node-cron line (five fields, or six with seconds first). */
+export function cronLine() {
+  return z.string().refine((value) => isValidCronLine(value), { message: 'must be a valid cron line' });
 }

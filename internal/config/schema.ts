@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, bool, duration, int, list, optionalString } from './fields.js';
+import { address, bool, cronLine, duration, int, list, optionalString } from './fields.js';
 
 /**
  * The configuration schema. The file format (configs/config.json) is nested by section; every documented
@@ -48,6 +48,14 @@ export const configSchema = z
         retry_base_delay: duration({ min: 1 }).default(1000),
         /** Upper bound of a retry delay. Default 5m. */
         retry_max_delay: duration({ min: 1 }).default(300_000),
+        /** /queue turns `degraded` when the oldest waiting work is this old. Default 1m. */
+        queue_degraded_age: duration({ min: 1 }).default(60_000),
+        /** /queue turns `unhealthy` when the oldest waiting work is this old. Default 5m. */
+        queue_unhealthy_age: duration({ min: 1 }).default(300_000),
+        /** /queue turns `degraded` when this much work waits (stream lag, or due rows when polling). Default 1000. */
+        queue_degraded_backlog: int(1, 100_000_000).default(1000),
+        /** /queue turns `unhealthy` when this much work waits. Default 10000. */
+        queue_unhealthy_backlog: int(1, 100_000_000).default(10_000),
         /** HMAC key for signing webhook bodies. */
         webhook_secret: optionalString(),
         /** Addresses the `http` type must never fetch (CIDRs). Default: link-local and metadata ranges. */
@@ -70,6 +78,21 @@ export const configSchema = z
       .object({
         /** The embedded database file. Default `data/vigil.db`. */
         path: z.string().min(1).default('data/vigil.db'),
+      })
+      .strict()
+      .default({} as never),
+    housekeeping: z
+      .object({
+        /** node-cron line for stream trimming. Default every 30 s. */
+        trim_schedule: cronLine().default('*/30 * * * * *'),
+        /** node-cron line for deleting run history and dead letters past retention. Default every 10 min. */
+        retention_schedule: cronLine().default('0 */10 * * * *'),
+        /** node-cron line for removing idle consumers with nothing pending. Default every 5 min. */
+        consumer_cleanup_schedule: cronLine().default('0 */5 * * * *'),
+        /** A consumer idle this long with nothing pending is removed. Default 1h. */
+        consumer_idle: duration({ min: 1000 }).default(3_600_000),
+        /** Rows deleted per statement by retention. Default 1000. */
+        retention_batch: int(1, 100_000).default(1000),
       })
       .strict()
       .default({} as never),
@@ -112,6 +135,10 @@ export const ENV_VARS = {
   APP_SHUTDOWN_TIMEOUT: ['app', 'shutdown_timeout'],
   APP_RETRY_BASE_DELAY: ['app', 'retry_base_delay'],
   APP_RETRY_MAX_DELAY: ['app', 'retry_max_delay'],
+  APP_QUEUE_DEGRADED_AGE: ['app', 'queue_degraded_age'],
+  APP_QUEUE_UNHEALTHY_AGE: ['app', 'queue_unhealthy_age'],
+  APP_QUEUE_DEGRADED_BACKLOG: ['app', 'queue_degraded_backlog'],
+  APP_QUEUE_UNHEALTHY_BACKLOG: ['app', 'queue_unhealthy_backlog'],
   APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
   APP_HTTP_DENY_CIDRS: ['app', 'http_deny_cidrs'],
 } as const satisfies Record<string, readonly [string, string]>;

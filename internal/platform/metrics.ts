@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the queue gauges show; null where the current mode has no such number (no streams when polling). */
+export interface QueueGaugeValues {
+  length: number | null;
+  pending: number | null;
+  lag: number | null;
+  deadLetters: number | null;
+}
+
 /** Outcome label of `vigil_runs_total`: one value per way an attempt can end. */
 export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lease_lost';
 
@@ -34,26 +42,15 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
-  readonly queueLength = new Gauge({
-    name: 'vigil_queue_length',
-    help: 'Entries in the task streams.',
-    registers: [this.registry],
-  });
-  readonly queuePending = new Gauge({
-    name: 'vigil_queue_pending',
-    help: 'Stream entries delivered to a consumer and not yet acknowledged.',
-    registers: [this.registry],
-  });
-  readonly queueLag = new Gauge({
-    name: 'vigil_queue_lag',
-    help: 'Stream entries not yet delivered to the consumer group.',
-    registers: [this.registry],
-  });
-  readonly deadLetters = new Gauge({
-    name: 'vigil_dead_letters',
-    help: 'Dead letters currently kept.',
-    registers: [this.registry],
-  });
+  /** Read at scrape time through the probe set with {@link setQueueProbe}; one probe serves all four gauges. */
+  readonly queueLength = this.queueGauge('vigil_queue_length', 'Entries in the task streams.', 'length');
+  readonly queuePending = this.queueGauge(
+    'vigil_queue_pending',
+    'Stream entries delivered to a consumer and not yet acknowledged.',
+    'pending',
+  );
+  readonly queueLag = this.queueGauge('vigil_queue_lag', 'Stream entries not yet delivered to the consumer group.', 'lag');
+  readonly deadLetters = this.queueGauge('vigil_dead_letters', 'Dead letters currently kept.', 'deadLetters');
   readonly publishFallback = new Counter({
     name: 'vigil_publish_fallback_total',
     help: 'Creates whose stream publish failed and fell back to direct scheduling or polling.',
@@ -92,7 +89,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private queueProbe: (() => Promise<QueueGaugeValues>) | undefined;
+  private probeInFlight: Promise<QueueGaugeValues | undefined> | undefined;
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sets how the queue gauges are read; without a probe they keep whatever was last set. */
+  setQueueProbe(probe: () => Promise<QueueGaugeValues>): void {
+    this.queueProbe = probe;
+  }
+
+  private queueGauge(name: string, help: string, field: keyof QueueGaugeValues): Gauge {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        const values = await metrics.probeQueue();
+        const value = values?.[field];
+        if (value !== undefined && value !== null) this.set(value);
+      },
+    });
+  }
+
+  /** One probe per scrape, shared by the four gauges; a failing probe leaves them unchanged. */
+  private probeQueue(): Promise<QueueGaugeValues | undefined> {
+    if (this.queueProbe === undefined) return Promise.resolve(undefined);
+    this.probeInFlight ??= this.queueProbe()
+      .catch(() => undefined)
+      .finally(() => {
+        this.probeInFlight = undefined;
+      });
+    return this.probeInFlight;
   }
 }

@@ -5,8 +5,10 @@ import { toError } from './errors.js';
 export interface TickerOptions {
   /** Name used in logs. */
   name: string;
-  /** Time between ticks in milliseconds. */
-  intervalMs: number;
+  /** Time between ticks in milliseconds; required unless `schedule` is set. */
+  intervalMs?: number;
+  /** A node-cron line to tick on instead of an interval, for example `0 0 * * * *` (hourly). */
+  schedule?: string;
   /** The work of one tick. A tick never overlaps the previous one; a slow tick makes the next one skip. */
   tick: () => Promise<void>;
   logger: Logger;
@@ -28,12 +30,15 @@ export class Ticker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    const expression = cronExpressionFor(this.options.intervalMs);
+    const { intervalMs, schedule } = this.options;
+    const expression = schedule ?? (intervalMs === undefined ? undefined : cronExpressionFor(intervalMs));
     if (expression !== undefined) {
       this.task = createTask(expression, () => this.fire(), { name: this.options.name, noOverlap: true });
       void this.task.start();
+    } else if (intervalMs !== undefined) {
+      this.timer = setInterval(() => this.fire(), intervalMs);
     } else {
-      this.timer = setInterval(() => this.fire(), this.options.intervalMs);
+      throw new Error(`ticker ${this.options.name} has neither an interval nor a schedule`);
     }
   }
 

@@ -4,3 +4,5 @@ export type { SchedulerMode, TaskSource } from './task-source.js';
 export type { RedisState } from './mode-controller.js';
 export { WorkerPool } from './worker-pool.js';
 export type { Job } from './job.js';
+export { QueueInspector, type QueueReport, type QueueHealthThresholds, type QueueStatus } from './queue-health.js';
+export { Housekeeping, type HousekeepingConfig } from './housekeeping.js';

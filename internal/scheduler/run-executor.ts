@@ -146,7 +146,10 @@ export class RunExecutor implements JobRunner {
           return undefined;
         }
         this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
-        await delay(wait, poolSignal);
+        // An aborted signal stays aborted (the lease keeper aborts runs when the store has been gone for a whole
+        // lease): waking on it would turn this back-off into a busy loop against the dead store for the rest of
+        // the outage. Once aborted, wait out the back-off; a shutdown is still seen at the top of the loop.
+        await delay(wait, poolSignal.aborted ? undefined : poolSignal);
         wait = Math.min(wait * 2, 5000);
       }
     }

@@ -4,7 +4,8 @@ import type { HandlerRegistry } from '../handlers/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Metrics } from '../platform/metrics.js';
 import { type RetryPolicy, type RunSource, type Store, leaseRelease, slotClaimByIds } from '../store/index.js';
-import { QueueKeys, type Redis, StreamConsumer, type TaskProducer } from '../taskqueue/index.js';
+import { QueueKeys, type Redis, type StreamAdmin, StreamConsumer, type TaskProducer } from '../taskqueue/index.js';
+import { Housekeeping, type HousekeepingConfig } from './housekeeping.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ModeController, type RedisState } from './mode-controller.js';
 import { PeriodicPublisher } from './periodic-publisher.js';
@@ -18,8 +19,8 @@ import { WorkerPool } from './worker-pool.js';
 export interface SchedulerDeps {
   store: Store;
   registry: HandlerRegistry;
-  /** Redis connections, when configured: one for commands, one for the blocking read. */
-  redis?: { commands: Redis; blocking: Redis; producer: TaskProducer } | undefined;
+  /** Redis, when configured: a connection for commands, one for the blocking read, the producer and the admin. */
+  redis?: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
@@ -49,6 +50,8 @@ export interface SchedulerConfig {
   /** APP_SHUTDOWN_TIMEOUT, ms. */
   shutdownTimeoutMs: number;
   retry: RetryPolicy;
+  /** Stream trimming, retention and consumer cleanup; run by every scheduler, each job safe to run concurrently. */
+  housekeeping: HousekeepingConfig;
 }
 
 /** The scheduler: a worker pool fed by the stream or by polling, plus recovery and lease upkeep. */
@@ -59,6 +62,7 @@ export class Scheduler {
   readonly publisher: PeriodicPublisher | undefined;
   readonly streamSource: StreamSource | undefined;
   readonly pollingSource: PollingSource;
+  readonly housekeeping: Housekeeping;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly typePatterns: readonly string[] | null;
   private readonly leaseMs: number;
@@ -114,6 +118,11 @@ export class Scheduler {
       { probeIntervalMs: Math.max(config.intervalMs, 250) },
     );
     this.recovery = new Recovery({ store, clock, metrics, logger }, { intervalMs: config.intervalMs, batchSize: 100 });
+    this.housekeeping = new Housekeeping(
+      { store, admin: config.enableRedisQueue ? deps.redis?.admin : undefined, clock, logger },
+      // A consumer is only removed once its entries could have been reclaimed several times over.
+      { ...config.housekeeping, consumerIdleMs: Math.max(config.housekeeping.consumerIdleMs, config.pendingIdleMs * 4) },
+    );
     this.leaseKeeper = new LeaseKeeper({ store, pool: this.pool, clock, logger }, { owner: config.worker, leaseMs: this.leaseMs });
   }
 
@@ -135,6 +144,7 @@ export class Scheduler {
     this.state = 'running';
     this.leaseKeeper.start();
     this.recovery.start();
+    this.housekeeping.start();
     await this.modeController.start();
     this.deps.logger.info(
       { mode: this.mode, interval: `${this.config.intervalMs}ms`, worker: this.config.worker, poolSize: this.config.poolSize },
@@ -178,9 +188,15 @@ export class Scheduler {
       return;
     }
     this.state = 'stopping';
+    // The pool closes first. Otherwise a source parked in whenRoom() (a full pool) keeps the stop waiting until a
+    // run ends, however long that is, and that run's end starts a buffered claim after the signal. Closing it
+    // also starts the shutdown timeout at the signal. A source that claims while it closes gets its offer
+    // refused and gives the claim back itself.
+    const draining = this.pool.stop(this.config.shutdownTimeoutMs);
     await this.modeController.stop();
     await this.recovery.stop();
-    const { released, abandoned } = await this.pool.stop(this.config.shutdownTimeoutMs);
+    await this.housekeeping.stop();
+    const { released, abandoned } = await draining;
     try {
       await leaseRelease(this.deps.store, { claims: released.map((job) => job.claim) });
     } catch (err) {

@@ -79,3 +79,23 @@ export async function deadLetterDeleteBefore(conn: Db, params: { before: Date; l
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+export type DeadLetterReplay =
+  | { kind: 'replayed'; taskId: number }
+  | { kind: 'not_found' }
+  /** The dead letter names no task, or a task that no longer exists: there is no slot to run again. */
+  | { kind: 'no_task' };
+
+/**
+ * Removes a dead letter whose slot is to run again. The caller makes the task due (run now) in the same
+ * transaction, so a replay either happens whole or not at all.
+ */
+export async function deadLetterTake(conn: Db, id: number): Promise<DeadLetterReplay> {
+  const letter = await deadLetterGetById(conn, id);
+  if (letter === undefined) return { kind: 'not_found' };
+  if (letter.taskId === null) return { kind: 'no_task' };
+  const task = await conn.db.selectFrom('tasks').select('id').where('id', '=', letter.taskId).executeTakeFirst();
+  if (task === undefined) return { kind: 'no_task' };
+  await deadLetterDelete(conn, id);
+  return { kind: 'replayed', taskId: letter.taskId };
+}

@@ -13,3 +13,4 @@ export { firstSlotAfter, isComputableCron, nextSlot } from './slots.js';
 export { decodeCursor } from './mappers.js';
 export type * from './types.js';
 export * from './slot-repo.js';
+export * from './stats-repo.js';

@@ -482,19 +482,27 @@ export async function slotRunNow(
   conn: Db,
   params: { id: number; now: Date; /** The queue mark to set when the caller publishes the slot. */ queuedUntil: Date | null },
 ): Promise<Task | undefined> {
-  return withTransaction(conn, async (trx) => {
-    let query = trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id);
-    if (trx.dialect === 'mysql') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
-    if (row === undefined) return undefined;
-    // A slot waiting for a retry keeps its slot and attempts: run now only brings the retry forward.
-    if (row.status !== 'running') return taskFromRow(row);
-    const update =
-      row.lease_token !== null
-        ? { manual_run_at: params.now }
-        : Number(row.attempts) > 0
-          ? { run_after: params.now, pending_source: 'manual' as const, queued_until: params.queuedUntil }
-          : {
+  return withTransaction(conn, (trx) => slotRunNowIn(trx, params));
+}
+
+/** {@link slotRunNow} inside a transaction the caller holds (a dead-letter replay, for one). */
+export async function slotRunNowIn(
+  trx: Db,
+  params: { id: number; now: Date; queuedUntil: Date | null },
+): Promise<Task | undefined> {
+  let query = trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id);
+  if (trx.dialect === 'mysql') query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (row === undefined) return undefined;
+  if (row.status !== 'running') return taskFromRow(row);
+  // A running slot keeps its place; a slot waiting for a retry keeps its slot and attempts (run now only brings
+  // the retry forward); a free task gets a new slot now.
+  const update =
+    row.lease_token !== null
+      ? { manual_run_at: params.now }
+      : Number(row.attempts) > 0
+        ? { run_after: params.now, pending_source: 'manual' as const, queued_until: params.queuedUntil }
+        : {
             next_run_at: params.now,
             run_after: params.now,
             attempts: 0,
@@ -502,8 +510,7 @@ export async function slotRunNow(
             queued_until: params.queuedUntil,
             manual_run_at: null,
           };
-    await trx.db.updateTable('tasks').set(update).where('id', '=', params.id).execute();
-    const updated = await trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id).executeTakeFirstOrThrow();
-    return taskFromRow(updated);
-  });
+  await trx.db.updateTable('tasks').set(update).where('id', '=', params.id).execute();
+  const updated = await trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id).executeTakeFirstOrThrow();
+  return taskFromRow(updated);
 }

@@ -1,0 +1,111 @@
+import type { Clock } from '../platform/clock.js';
+import { type Store, deadLetterCount, statsDue } from '../store/index.js';
+import { type Redis, type StreamAdmin, type StreamStats, redisAnswers } from '../taskqueue/index.js';
+import type { SchedulerMode } from './task-source.js';
+
+export type QueueStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface QueueHealthThresholds {
+  degradedAgeMs: number;
+  unhealthyAgeMs: number;
+  degradedBacklog: number;
+  unhealthyBacklog: number;
+}
+
+export interface QueueReport {
+  mode: SchedulerMode;
+  status: QueueStatus;
+  /** Why the status is not healthy; empty when it is. */
+  reasons: string[];
+  /** Per priority stream, highest first; absent when streams are not in use or Redis is unreachable. */
+  streams?: StreamStats[];
+  totals?: { length: number; pending: number; lag: number; oldestPendingAgeMs: number | null };
+  /** The database's view, which is what polling mode works from. */
+  polling: { due: number; running: number; oldestDueAgeMs: number | null };
+  deadLetters: number;
+}
+
+/**
+ * Builds `/queue` and the queue gauges: stream health in stream mode, the due-row view in polling mode, the
+ * dead-letter count, and a status from configurable thresholds on the age and size of the waiting work.
+ */
+export class QueueInspector {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      admin: StreamAdmin | undefined;
+      redis: Redis | undefined;
+      clock: Clock;
+      /** The mode this process's scheduler is in; without a scheduler, streams are used when Redis answers. */
+      mode: () => SchedulerMode | undefined;
+      streamsEnabled: boolean;
+    },
+    private readonly thresholds: QueueHealthThresholds,
+  ) {}
+
+  async inspect(): Promise<QueueReport> {
+    const now = this.deps.clock.now();
+    const [due, deadLetters] = await Promise.all([
+      statsDue(this.deps.store, { now: new Date(now) }),
+      deadLetterCount(this.deps.store),
+    ]);
+    const polling = {
+      due: due.due,
+      running: due.running,
+      oldestDueAgeMs: due.oldestDueAt === null ? null : Math.max(0, now - due.oldestDueAt.getTime()),
+    };
+    const redisUp =
+      this.deps.streamsEnabled && this.deps.redis !== undefined && this.deps.admin !== undefined
+        ? await redisAnswers(this.deps.redis)
+        : false;
+    const mode = this.deps.mode() ?? (redisUp ? 'redis_streams' : 'db_polling');
+    const reasons: string[] = [];
+    let status: QueueStatus = 'healthy';
+    const raise = (to: QueueStatus, reason: string) => {
+      reasons.push(reason);
+      if (to === 'unhealthy' || status === 'healthy') status = to;
+    };
+
+    let streams: StreamStats[] | undefined;
+    let totals: QueueReport['totals'];
+    if (redisUp && this.deps.admin !== undefined) {
+      streams = await this.deps.admin.stats();
+      const ages = streams.map((s) => s.oldestPendingAgeMs).filter((a): a is number => a !== null);
+      totals = {
+        length: sum(streams.map((s) => s.length)),
+        pending: sum(streams.map((s) => s.pending)),
+        lag: sum(streams.map((s) => s.lag ?? 0)),
+        oldestPendingAgeMs: ages.length === 0 ? null : Math.max(...ages),
+      };
+    } else if (this.deps.streamsEnabled && this.deps.redis !== undefined) {
+      raise('degraded', 'redis is unreachable: the scheduler polls the database');
+    }
+
+    const age = mode === 'redis_streams' ? totals?.oldestPendingAgeMs ?? null : polling.oldestDueAgeMs;
+    const backlog = mode === 'redis_streams' ? totals?.lag ?? 0 : polling.due;
+    const { degradedAgeMs, unhealthyAgeMs, degradedBacklog, unhealthyBacklog } = this.thresholds;
+    if (age !== null && age >= unhealthyAgeMs) raise('unhealthy', `oldest waiting work is ${Math.round(age / 1000)} s old`);
+    else if (age !== null && age >= degradedAgeMs) raise('degraded', `oldest waiting work is ${Math.round(age / 1000)} s old`);
+    if (backlog >= unhealthyBacklog) raise('unhealthy', `${backlog} tasks are waiting`);
+    else if (backlog >= degradedBacklog) raise('degraded', `${backlog} tasks are waiting`);
+    if (mode === 'redis_streams' && streams !== undefined && backlog > 0 && streams.every((s) => s.consumers.length === 0)) {
+      raise('degraded', 'entries are waiting and no consumer has ever read them');
+    }
+    return { mode, status, reasons, ...(streams === undefined ? {} : { streams, totals }), polling, deadLetters };
+  }
+
+  /** The numbers the queue gauges export. */
+  async gaugeValues(): Promise<{ length: number | null; pending: number | null; lag: number | null; deadLetters: number }> {
+    const report = await this.inspect();
+    return {
+      length: report.totals?.length ?? null,
+      pending: report.totals?.pending ?? null,
+      lag: report.totals?.lag ?? null,
+      deadLetters: report.deadLetters,
+    };
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
