@@ -8,6 +8,7 @@ import {
   killAll,
   runLines,
   spawnVigil,
+  waitReady,
 } from './support/children.js';
 import { REDIS_ADDR, type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
 
@@ -63,8 +64,8 @@ describe('three schedulers on one stream', () => {
     // Small pools and batches so that no one process can swallow the whole backlog in one read.
     const env = childEnv(db.env, stream, { APP_WORKER_POOL_SIZE: '10', APP_QUEUE_CAPACITY: '10', APP_QUEUE_BATCH_SIZE: '20' });
     for (let i = 0; i < 3; i += 1) children.push(spawnVigil('scheduler', env));
-    await Promise.all(children.map((c) => c.waitForLine(/^READY/)));
-    for (const child of children) expect(child.lines.some((l) => l.includes('"mode":"redis_streams"'))).toBe(true);
+    await Promise.all(children.map((c) => waitReady(c)));
+    await Promise.all(children.map((c) => c.waitForLine(/"mode":"redis_streams".*scheduler started/, 10_000)));
 
     const { ids, slot } = await insertDueTasks(
       db.store,

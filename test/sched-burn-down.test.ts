@@ -30,7 +30,12 @@ describe.each(SCHED_MODES)(`burn-down of ${TASKS} tasks (%s mode)`, (mode: Sched
     const ids = await insertTasks(store, { count: TASKS, namePrefix: `burn-${mode}`, type: 'noop', every: 3600 });
     expect(ids).toHaveLength(TASKS);
 
-    await fx.startApp(mode, { env: { APP_WORKER_POOL_SIZE: '50', APP_LOG_LEVEL: 'warn' } });
+    await fx.startApp(mode, {
+      // The default recovery timeout (leases of 30 s), not the test harness's 2 s: on a loaded two-core machine a
+      // burst this size can delay a heartbeat past a one-second lease, and the recovery re-run that follows is
+      // what G2 asks for, but not what this test measures.
+      env: { APP_WORKER_POOL_SIZE: '50', APP_RECOVERY_TIMEOUT: '60s' },
+    });
     await waitFor(async () => (await countRuns(store, { status: 'succeeded' })) >= TASKS, {
       timeoutMs: 100_000,
       intervalMs: 250,

@@ -4,6 +4,8 @@ import {
   type SchedFixture,
   SCHED_MODES,
   createSchedFixture,
+  getJson,
+  holdsFor,
   ms,
   postTask,
   runsOfTask,
@@ -13,11 +15,12 @@ import { waitFor } from './support/services.js';
 /**
  * G3 over time: a task never runs two slots at once. A slot that comes due while the previous one runs waits for
  * it and then runs at once; when several came due meanwhile, they collapse into one run (the latest slot), rather
- * than piling up one run per missed interval.
+ * than piling up one run per missed interval. "Run now" follows the same rule: it waits for a running slot.
  */
 
 const RUN_MS = 1500;
 const EVERY_S = 1;
+const RUN_NOW_MS = 800;
 
 async function pause(url: string, id: number): Promise<void> {
   const res = await fetch(`${url}/tasks/${id}`, {
@@ -90,4 +93,59 @@ describe.each(SCHED_MODES)('overlapping slots (%s mode)', (mode) => {
     expect(runs.length).toBeLessThan(slotsDue);
     expect(new Set(runs.map((r) => ms(r.slot))).size).toBe(runs.length);
   });
+
+  it('runs a "run now" that arrives during a run after that run ends, and a free task at once', async () => {
+    const created = await postTask(url, {
+      name: 'run me now',
+      type: 'sleep',
+      payload: { ms: RUN_NOW_MS },
+      schedule: { every: 3600 },
+    });
+    await waitFor(async () => (await runsOfTask(fx.store, created.id)).some((r) => r.status === 'running'), {
+      message: 'the first run to start',
+    });
+
+    // During the run: the run-now slot waits for it.
+    const requestedFrom = Date.now();
+    await runNow(url, created.id);
+    const requestedAt = Date.now();
+    const [first, second] = await finishedRuns(fx, created.id, 2);
+    expect(first?.source).toBe(mode === 'stream' ? 'api' : 'direct');
+    expect(second?.source).toBe('manual');
+    expect(ms(second?.started_at ?? null)).toBeGreaterThanOrEqual(ms(first?.finished_at ?? null));
+    expect(ms(second?.started_at ?? null) - ms(first?.finished_at ?? null)).toBeLessThan(1000);
+    // Its slot is the time of the request, which came while the first run was going.
+    expect(ms(second?.slot ?? null)).toBeLessThanOrEqual(requestedAt);
+    expect(ms(second?.slot ?? null)).toBeGreaterThanOrEqual(requestedFrom);
+    expect(ms(second?.slot ?? null)).toBeLessThan(ms(first?.finished_at ?? null));
+
+    // On a free task: a new slot now, run at once.
+    const free = await runNow(url, created.id);
+    expect(free.queued_via).toBe(mode === 'stream' ? 'stream' : 'direct');
+    const runs = await finishedRuns(fx, created.id, 3);
+    const third = runs[2];
+    expect(runs).toHaveLength(3);
+    expect(third?.source).toBe('manual');
+    expect(ms(third?.slot ?? null)).toBe(ms(free.next_run_at as string));
+    expect(ms(third?.started_at ?? null) - ms(third?.slot ?? null)).toBeLessThan(1000);
+    // Each run-now is one slot: nothing else runs, and the schedule goes on from the last slot.
+    await holdsFor(async () => (await runsOfTask(fx.store, created.id)).length === 3, 300, 'no fourth run');
+    const task = await getJson<{ next_run_at: string }>(`${url}/tasks/${created.id}`);
+    expect(ms(task.body.next_run_at)).toBe(ms(third?.slot ?? null) + 3600_000);
+  });
 });
+
+async function runNow(url: string, id: number): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/tasks/${id}/run`, { method: 'POST' });
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(res.status, JSON.stringify(body)).toBe(202);
+  return body;
+}
+
+/** Waits until the task has at least `count` runs, none of them running. */
+function finishedRuns(fx: SchedFixture, taskId: number, count: number): Promise<TaskRunRow[]> {
+  return waitFor(async () => {
+    const runs = await runsOfTask(fx.store, taskId);
+    return runs.length >= count && runs.every((r) => r.status !== 'running') ? runs : undefined;
+  }, { timeoutMs: 10_000, message: `${count} finished runs of task ${taskId}` });
+}

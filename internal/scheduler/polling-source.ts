@@ -63,6 +63,11 @@ export class PollingSource implements TaskSource {
     while (!signal.aborted) {
       await this.deps.pool.whenRoom();
       if (signal.aborted) break;
+      if (this.deps.pool.room() === 0) {
+        // The pool is closing (whenRoom resolves at once then): wait on a timer, never spin on resolved promises.
+        await delay(this.config.intervalMs, signal);
+        continue;
+      }
       try {
         const { claimed, asked } = await this.runOnce();
         failures = 0;

@@ -104,6 +104,11 @@ export class StreamSource implements TaskSource {
     while (!signal.aborted) {
       await this.deps.pool.whenRoom();
       if (signal.aborted) break;
+      if (this.deps.pool.room() === 0) {
+        // The pool is closing (whenRoom resolves at once then): wait on a timer, never spin on resolved promises.
+        await delay(this.config.blockMs, signal);
+        continue;
+      }
       try {
         if (this.deps.clock.now() - this.lastAutoclaim >= Math.max(100, this.config.pendingIdleMs / 2)) {
           this.lastAutoclaim = this.deps.clock.now();

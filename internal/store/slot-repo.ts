@@ -49,7 +49,7 @@ export async function slotClaimDue(
   params: ClaimParams & { limit: number; channel: RunSource },
 ): Promise<ClaimedSlot[]> {
   if (params.limit <= 0) return [];
-  return withTransaction(conn, async (trx) => {
+  return withClaimTransaction(conn, async (trx) => {
     const rows = await lockRows(
       trx,
       trx.db
@@ -84,7 +84,7 @@ export async function slotClaimByIds(
 ): Promise<ClaimByIdsResult> {
   const ids = [...new Set(params.ids)];
   if (ids.length === 0) return { claimed: [], missing: [], notAllowed: [] };
-  return withTransaction(conn, async (trx) => {
+  return withClaimTransaction(conn, async (trx) => {
     const rows = await lockRows(
       trx,
       trx.db
@@ -115,6 +115,22 @@ export async function slotClaimByIds(
 async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', { id: number }>) {
   // SQLite has no row locks: BEGIN IMMEDIATE already serialises writers, which is its SKIP LOCKED.
   return trx.dialect === 'mysql' ? query.forUpdate().skipLocked().execute() : query.execute();
+}
+
+/**
+ * A transaction for the scans that lock with SKIP LOCKED (claims, queue marks, recovery). On MySQL it runs at
+ * READ COMMITTED: under REPEATABLE READ, InnoDB keeps the lock of every row a scan passes, matching or not, and
+ * of the gaps between them. A publisher scanning the due range would then hold rows it does not publish (a task
+ * the API has just queued), a consumer claiming that task at the same moment would skip it and acknowledge its
+ * entry as a duplicate, and the slot would wait for its queue mark to expire; and the gap locks made inserts of
+ * new tasks deadlock with the scans. READ COMMITTED keeps only the locks of matching rows and takes no gap locks.
+ */
+function withClaimTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  if (conn.dialect !== 'mysql') return withTransaction(conn, fn);
+  return conn.db
+    .transaction()
+    .setIsolationLevel('read committed')
+    .execute((trx) => fn({ db: trx, dialect: conn.dialect }));
 }
 
 async function leaseRows(
@@ -363,7 +379,7 @@ export interface RecoveryResult {
  * Safe to run in several processes at once: rows are locked, and every write is fenced by the expired token.
  */
 export async function slotRecoverExpired(conn: Db, params: { now: Date; limit: number }): Promise<RecoveryResult> {
-  return withTransaction(conn, async (trx) => {
+  return withClaimTransaction(conn, async (trx) => {
     let query = trx.db
       .selectFrom('tasks')
       .selectAll()
@@ -438,7 +454,7 @@ export async function slotMarkQueued(
   conn: Db,
   params: { now: Date; limit: number; queueMarkMs: number },
 ): Promise<DueForPublish[]> {
-  return withTransaction(conn, async (trx) => {
+  return withClaimTransaction(conn, async (trx) => {
     let query = trx.db
       .selectFrom('tasks')
       .select(['id', 'priority', 'next_run_at', 'pending_source'])

@@ -167,3 +167,18 @@ export async function insertDueTasks(
   const ids = inserted.map((r) => Number(r.id));
   return { ids, slot };
 }
+
+/**
+ * Waits for the child's `READY <port>` line and returns the port (0 for a scheduler). Start-up is slow when
+ * several test files start processes at once on a small machine, hence the long default; on failure the error
+ * carries the child's exit state and last lines.
+ */
+export async function waitReady(child: VigilChild, timeoutMs = 45_000): Promise<number> {
+  try {
+    const line = await child.waitForLine(/^READY/, timeoutMs);
+    return Number(line.split(' ')[1] ?? 0);
+  } catch (err) {
+    const state = isAlive(child) ? 'still running' : `exited (${child.child.exitCode ?? child.child.signalCode})`;
+    throw new Error(`${(err as Error).message}; the child ${state}, last lines:\n${child.lines.slice(-10).join('\n')}`);
+  }
+}

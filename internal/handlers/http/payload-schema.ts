@@ -29,6 +29,24 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
 /** Flags that make sense for a single `test`: `g` and `y` would make it stateful, `d` is for match indices. */
 const REGEX_FLAGS = /^(?!.*(.).*\1)[imsuv]*$/;
 
+/**
+ * A strict object whose unknown keys are reported at their own path (`payload.items.extra`, "is not a known field")
+ * rather than as zod's `unrecognized_keys` at the parent, so that `HandlerRegistry.checkPayload`, which keeps only
+ * paths and messages, still names the field. The JSON Schema says `additionalProperties: false` all the same.
+ *
+ * The cast restores the strict object type: a value with an unknown key never parses, so the output has none.
+ */
+function closedObject<S extends z.core.$ZodLooseShape>(shape: S): z.ZodObject<S, z.core.$strict> {
+  return z
+    .looseObject(shape)
+    .superRefine((value, ctx) => {
+      for (const key of Object.keys(value)) {
+        if (!Object.hasOwn(shape, key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is not a known field' });
+      }
+    })
+    .meta({ additionalProperties: false }) as unknown as z.ZodObject<S, z.core.$strict>;
+}
+
 const statusCode = z
   .int({ error: 'must be a whole number' })
   .min(100, { error: 'must be an HTTP status from 100 to 599' })
@@ -76,23 +94,21 @@ const expectStatusSchema = z
   .union(
     [
       z.array(statusCode).min(1, { error: 'must list at least one status' }).max(100, { error: 'must list at most 100 statuses' }),
-      z
-        .strictObject({ min: statusCode, max: statusCode })
+      closedObject({ min: statusCode, max: statusCode })
         .refine((range) => range.min <= range.max, { error: 'min must not be greater than max', path: ['max'] }),
     ],
     { error: 'must be a list of statuses like [200, 204] or a range like {"min": 200, "max": 399}' },
   )
   .meta({ description: 'Statuses that count as up: a list, or an inclusive range. Default 200–399.' });
 
-const matchObjectSchema = z
-  .strictObject({
-    substring: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(10_000).optional(),
-    regex: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(1_000).optional(),
-    flags: z
-      .string({ error: 'must be a string' })
-      .regex(REGEX_FLAGS, { error: 'must be a combination of the flags i, m, s, u, v, each at most once' })
-      .optional(),
-  })
+const matchObjectSchema = closedObject({
+  substring: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(10_000).optional(),
+  regex: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(1_000).optional(),
+  flags: z
+    .string({ error: 'must be a string' })
+    .regex(REGEX_FLAGS, { error: 'must be a combination of the flags i, m, s, u, v, each at most once' })
+    .optional(),
+})
   .superRefine((match, ctx) => {
     const kinds = (match.substring === undefined ? 0 : 1) + (match.regex === undefined ? 0 : 1);
     if (kinds !== 1) {
@@ -102,7 +118,8 @@ const matchObjectSchema = z
     if (match.flags !== undefined && match.regex === undefined) {
       ctx.addIssue({ code: 'custom', path: ['flags'], message: 'only applies to regex' });
     }
-    if (match.regex !== undefined) {
+    // Bad flags are already reported on `flags`; compiling with them would blame the pattern as well.
+    if (match.regex !== undefined && (match.flags === undefined || REGEX_FLAGS.test(match.flags))) {
       try {
         new RegExp(match.regex, match.flags ?? '');
       } catch (err) {
@@ -121,53 +138,51 @@ const matchSchema = z
       'What the body must contain: a substring (a bare string is one), or a JavaScript regular expression with optional flags (i, m, s, u, v).',
   });
 
-const itemsSchema = z
-  .strictObject({
-    path: z
-      .string({ error: 'must be a string' })
-      .max(1_000)
-      .superRefine((pointer, ctx) => {
-        const error = jsonPointerError(pointer);
-        if (error !== null) ctx.addIssue({ code: 'custom', message: error });
-      })
-      .meta({ description: "JSON pointer (RFC 6901) to the array of items; '' for a body that is the array." }),
-    id: z
-      .string({ error: 'must be a string' })
-      .min(1, { error: 'must not be empty' })
-      .max(200)
-      .meta({ description: "Name of each item's id field (top level of the item)." }),
-  })
+const itemsSchema = closedObject({
+  path: z
+    .string({ error: 'must be a string' })
+    .max(1_000)
+    .superRefine((pointer, ctx) => {
+      const error = jsonPointerError(pointer);
+      if (error !== null) ctx.addIssue({ code: 'custom', message: error });
+    })
+    .meta({ description: "JSON pointer (RFC 6901) to the array of items; '' for a body that is the array." }),
+  id: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(200)
+    .meta({ description: "Name of each item's id field (top level of the item)." }),
+})
   .meta({ description: 'New-item detection: where the array of items is, and which field identifies an item.' });
 
 /** The `http` task payload. */
-export const httpPayloadSchema = z
-  .strictObject({
-    url: urlSchema,
-    method: z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
-    headers: headersSchema.optional(),
-    body: z
-      .string({ error: 'must be a string' })
-      .max(MAX_REQUEST_BODY_CHARS, { error: `must be at most ${MAX_REQUEST_BODY_CHARS} characters` })
-      .optional(),
-    expect_status: expectStatusSchema.default({ ...DEFAULT_EXPECT_STATUS }),
-    match: matchSchema.optional(),
-    items: itemsSchema.optional(),
-    max_body_bytes: z
-      .int({ error: 'must be a whole number of bytes' })
-      .min(1, { error: 'must be at least 1' })
-      .max(MAX_MAX_BODY_BYTES, { error: `must be at most ${MAX_MAX_BODY_BYTES} (16 MiB)` })
-      .default(DEFAULT_MAX_BODY_BYTES)
-      .meta({ description: 'Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.' }),
-    request_timeout_ms: z
-      .int({ error: 'must be a whole number of milliseconds' })
-      .min(1, { error: 'must be at least 1' })
-      .max(86_400_000, { error: 'must be at most 86400000 (one day)' })
-      .optional()
-      .meta({
-        description:
-          "The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt.",
-      }),
-  })
+export const httpPayloadSchema = closedObject({
+  url: urlSchema,
+  method: z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
+  headers: headersSchema.optional(),
+  body: z
+    .string({ error: 'must be a string' })
+    .max(MAX_REQUEST_BODY_CHARS, { error: `must be at most ${MAX_REQUEST_BODY_CHARS} characters` })
+    .optional(),
+  expect_status: expectStatusSchema.default({ ...DEFAULT_EXPECT_STATUS }),
+  match: matchSchema.optional(),
+  items: itemsSchema.optional(),
+  max_body_bytes: z
+    .int({ error: 'must be a whole number of bytes' })
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_MAX_BODY_BYTES, { error: `must be at most ${MAX_MAX_BODY_BYTES} (16 MiB)` })
+    .default(DEFAULT_MAX_BODY_BYTES)
+    .meta({ description: 'Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.' }),
+  request_timeout_ms: z
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(1, { error: 'must be at least 1' })
+    .max(86_400_000, { error: 'must be at most 86400000 (one day)' })
+    .optional()
+    .meta({
+      description:
+        "The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt.",
+    }),
+})
   .superRefine((payload, ctx) => {
     if (payload.body !== undefined && (payload.method === 'GET' || payload.method === 'HEAD')) {
       ctx.addIssue({ code: 'custom', path: ['body'], message: `is not allowed with ${payload.method}` });

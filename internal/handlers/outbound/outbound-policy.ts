@@ -108,7 +108,7 @@ export class OutboundPolicy implements AddressGate {
 
   /** Closes the agent's pooled connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.dispatcher.close();
+    this.closing ??= this.dispatcher.close().then(() => undefined);
     return this.closing;
   }
 }
