@@ -13,8 +13,8 @@ import {
 import { type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
 
 /**
- * G2 and G3 under `kill -9`: a real scheduler process is killed while twenty handlers are in flight and hundreds
- * of claims sit in its buffer. A new process must finish every slot, within the recovery timeout of the kill,
+ * G2 and G3 under `kill -9`: a real scheduler process is killed while twenty handlers are in flight and up to
+ * 280 more claims sit in its buffer. A new process must finish every slot, within the recovery timeout of the kill,
  * with exactly one outcome each; the attempts that died are recorded as failed and run again as `recovery`.
  */
 

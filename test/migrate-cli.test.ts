@@ -14,7 +14,9 @@ import { type TestDatabase, createTestDatabase } from './support/services.js';
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
-const TABLES = ['dead_letters', 'task_runs', 'tasks'];
+const INIT_TABLES = ['dead_letters', 'task_runs', 'tasks'];
+const TABLES = ['dead_letters', 'notification_attempts', 'notifications', 'task_memory', 'task_runs', 'tasks'];
+const MIGRATIONS = ['001_init', '002_monitoring'];
 
 interface Result {
   code: number | null;
@@ -114,14 +116,14 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
   it('status lists the migration as pending on a fresh database', async () => {
     const result = await migrate(['status'], env());
     expect(result.code).toBe(0);
-    expect(statusOf(result)).toEqual({ '001_init': 'pending' });
+    expect(statusOf(result)).toEqual({ '001_init': 'pending', '002_monitoring': 'pending' });
   });
 
   it('up applies it, creates the tables and says so', async () => {
     const result = await migrate(['up'], env());
     expect(result.code, result.stderr).toBe(0);
     const done = logLines(result).find((line) => line.msg === 'migrations applied');
-    expect(done).toMatchObject({ level: 'info', applied: ['001_init'], store: { driver: dialect } });
+    expect(done).toMatchObject({ level: 'info', applied: MIGRATIONS, store: { driver: dialect } });
     expect(await tablesIn(open())).toEqual(TABLES);
     if (dialect === 'sqlite') expect(existsSync(join(sqliteDir, 'nested', 'vigil.db'))).toBe(true);
   });
@@ -129,7 +131,7 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
   it('status then lists it as applied, with the time', async () => {
     const result = await migrate(['status'], env());
     expect(result.code).toBe(0);
-    expect(statusOf(result)).toEqual({ '001_init': 'applied' });
+    expect(statusOf(result)).toEqual({ '001_init': 'applied', '002_monitoring': 'applied' });
     expect(result.stdout).toMatch(/applied\s+001_init\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/);
   });
 
@@ -140,12 +142,16 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
     expect(await tablesIn(open())).toEqual(TABLES);
   });
 
-  it('down reverts it and drops the tables; down again has nothing to revert', async () => {
+  it('down reverts one migration at a time and drops its tables; down again has nothing to revert', async () => {
+    const first = await migrate(['down'], env());
+    expect(first.code, first.stderr).toBe(0);
+    expect(logLines(first).find((line) => line.msg === 'migration reverted')).toMatchObject({ reverted: ['002_monitoring'] });
+    expect(await tablesIn(open())).toEqual(INIT_TABLES);
     const result = await migrate(['down'], env());
     expect(result.code, result.stderr).toBe(0);
     expect(logLines(result).find((line) => line.msg === 'migration reverted')).toMatchObject({ reverted: ['001_init'] });
     expect(await tablesIn(open())).toEqual([]);
-    expect(statusOf(await migrate(['status'], env()))).toEqual({ '001_init': 'pending' });
+    expect(statusOf(await migrate(['status'], env()))).toEqual({ '001_init': 'pending', '002_monitoring': 'pending' });
 
     const again = await migrate(['down'], env());
     expect(again.code).toBe(0);

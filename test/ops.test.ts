@@ -214,14 +214,14 @@ describe('housekeeping', () => {
       { store, admin: undefined, clock: { now: () => now }, logger: silentLogger() },
       { trimSchedule: '* * * * *', retentionSchedule: '* * * * *', consumerCleanupSchedule: '* * * * *', consumerIdleMs: 1000, retentionMs: 7 * day, retentionBatch: 2 },
     );
-    expect(await housekeeping.retentionOnce()).toEqual({ runs: 3, deadLetters: 3 });
+    expect(await housekeeping.retentionOnce()).toEqual({ runs: 3, deadLetters: 3, notifications: 0 });
     const runs = await store.db.selectFrom('task_runs').select(['started_at', 'status']).execute();
     expect(runs).toHaveLength(4);
     expect(runs.filter((r) => r.status !== 'running').every((r) => new Date(r.started_at).getTime() > now - 7 * day)).toBe(true);
     const letters = await store.db.selectFrom('dead_letters').select('created_at').execute();
     expect(letters).toHaveLength(3);
     expect(letters.every((l) => new Date(l.created_at).getTime() > now - 7 * day)).toBe(true);
-    expect(await housekeeping.retentionOnce()).toEqual({ runs: 0, deadLetters: 0 });
+    expect(await housekeeping.retentionOnce()).toEqual({ runs: 0, deadLetters: 0, notifications: 0 });
   });
 });
 

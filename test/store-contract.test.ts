@@ -274,6 +274,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
         lastRunAt: null,
         lastStatus: null,
         lastError: null,
+        up: null,
         createdAt: T0,
         updatedAt: T0,
       });

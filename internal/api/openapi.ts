@@ -4,6 +4,7 @@ import {
   deadLetterJsonSchema,
   deadLetterListJsonSchema,
   deadLetterListQuerySchema,
+  notificationListJsonSchema,
   queueJsonSchema,
   statsJsonSchema,
 } from './ops-schemas.js';
@@ -51,6 +52,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'delete', path: '/tasks/{id}', summary: 'Delete a task and its runs', responses: { 204: undefined, 404: errorBodySchema } },
   { method: 'post', path: '/tasks/{id}/run', summary: 'Run a task now', responses: { 202: taskRunNowJsonSchema, 404: errorBodySchema, 409: errorBodySchema } },
   { method: 'get', path: '/tasks/{id}/runs', summary: 'Run history, newest first', query: runListQuerySchema, responses: { 200: runListJsonSchema, 404: errorBodySchema } },
+  { method: 'get', path: '/tasks/{id}/notifications', summary: 'Webhook notifications and every delivery attempt, newest first', query: runListQuerySchema, responses: { 200: notificationListJsonSchema, 404: errorBodySchema } },
   { method: 'get', path: '/stats', summary: 'Task and run totals, per type', responses: { 200: statsJsonSchema } },
   { method: 'get', path: '/queue', summary: 'Queue health', responses: { 200: queueJsonSchema } },
   { method: 'get', path: '/queue/dead', summary: 'List dead letters, newest first', query: deadLetterListQuerySchema, responses: { 200: deadLetterListJsonSchema } },

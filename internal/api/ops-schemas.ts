@@ -82,3 +82,31 @@ export const deadLetterListJsonSchema = listJsonSchema(deadLetterJsonSchema, 'De
 export const deadLetterListQuerySchema = z
   .strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), reason: deadLetterReasonSchema.optional() })
   .meta({ id: 'DeadLetterListQuery' });
+
+export const notificationJsonSchema = z
+  .strictObject({
+    id: z.int().positive(),
+    task_id: z.int().positive(),
+    run_id: z.int().positive().nullable(),
+    event: z.string(),
+    url: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    body: z.record(z.string(), z.unknown()).meta({ description: 'The JSON body posted (and signed).' }),
+    attempts: z.array(
+      z.strictObject({
+        attempt: z.int().positive(),
+        status_code: z.int().nullable(),
+        error: z.string().nullable(),
+        duration_ms: z.int().nonnegative(),
+        at: isoTimeSchema,
+      }),
+    ),
+    next_attempt_at: isoTimeSchema,
+    last_error: z.string().nullable(),
+    created_at: isoTimeSchema,
+    delivered_at: isoTimeSchema.nullable(),
+  })
+  .meta({ id: 'Notification' });
+export type NotificationJson = z.output<typeof notificationJsonSchema>;
+
+export const notificationListJsonSchema = listJsonSchema(notificationJsonSchema, 'NotificationList');

@@ -193,6 +193,10 @@ export const taskJsonSchema = z
     next_run_at: isoTimeSchema,
     last_run_at: isoTimeSchema.nullable(),
     last_status: z.enum(['succeeded', 'failed']).nullable(),
+    up: z
+      .boolean()
+      .nullable()
+      .meta({ description: 'The current state a monitoring check reported (the http type); null until one does.' }),
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
   })

@@ -1,4 +1,5 @@
-import type { Page, Schedule, Task, TaskRun } from '../store/index.js';
+import type { Notification, Page, Schedule, Task, TaskRun } from '../store/index.js';
+import type { NotificationJson } from './ops-schemas.js';
 import type { RunJson, TaskJson } from './schemas.js';
 
 /**
@@ -21,6 +22,7 @@ export function taskToJson(task: Task): TaskJson {
     next_run_at: task.nextRunAt.toISOString(),
     last_run_at: task.lastRunAt?.toISOString() ?? null,
     last_status: task.lastStatus,
+    up: task.up,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
   };
@@ -52,4 +54,27 @@ export function runToJson(run: TaskRun): RunJson {
 /** `{ items, next_cursor }` of any page. */
 export function pageToJson<T, J>(page: Page<T>, toJson: (item: T) => J): { items: J[]; next_cursor: string | null } {
   return { items: page.items.map(toJson), next_cursor: page.nextCursor };
+}
+
+export function notificationToJson(n: Notification): NotificationJson {
+  return {
+    id: n.id,
+    task_id: n.taskId,
+    run_id: n.runId,
+    event: n.event,
+    url: n.url,
+    status: n.status,
+    body: n.body,
+    attempts: n.attempts.map((a) => ({
+      attempt: a.attempt,
+      status_code: a.statusCode,
+      error: a.error,
+      duration_ms: a.durationMs,
+      at: a.createdAt.toISOString(),
+    })),
+    next_attempt_at: n.nextAttemptAt.toISOString(),
+    last_error: n.lastError,
+    created_at: n.createdAt.toISOString(),
+    delivered_at: n.deliveredAt?.toISOString() ?? null,
+  };
 }

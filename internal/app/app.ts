@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApiApp } from '../api/app.js';
 import { type Config, redactConfig } from '../config/index.js';
+import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
+import { OutboundPolicy } from '../handlers/outbound/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
@@ -38,6 +40,8 @@ export class App {
   readonly registry: HandlerRegistry;
   readonly worker: string;
   readonly store: Store;
+  /** Addresses the http check and webhooks may reach (APP_HTTP_DENY_CIDRS). */
+  readonly outbound: OutboundPolicy;
   readonly scheduler: Scheduler | undefined;
   private readonly clock: Clock;
   private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
@@ -49,8 +53,10 @@ export class App {
     this.config = config;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ level: config.logLevel, base: { role: options.role } });
+    this.outbound = new OutboundPolicy(config.httpDenyCidrs);
     this.registry = options.registry ?? new HandlerRegistry();
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
+    if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
     this.store = openStore({
@@ -77,7 +83,15 @@ export class App {
   private buildScheduler(): Scheduler {
     const { config } = this;
     return new Scheduler(
-      { store: this.store, registry: this.registry, redis: this.redis, clock: this.clock, metrics: this.metrics, logger: this.logger },
+      {
+        store: this.store,
+        registry: this.registry,
+        redis: this.redis,
+        outbound: this.outbound,
+        clock: this.clock,
+        metrics: this.metrics,
+        logger: this.logger,
+      },
       {
         worker: this.worker,
         enableRedisQueue: config.enableRedisQueue,
@@ -92,6 +106,7 @@ export class App {
         recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
         shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
         retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
+        webhookSecret: config.webhookSecret,
         housekeeping: {
           trimSchedule: config.housekeeping.trimSchedule,
           retentionSchedule: config.housekeeping.retentionSchedule,
@@ -191,6 +206,7 @@ export class App {
       this.redis.blocking.disconnect();
       await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());
     }
+    await this.outbound.close();
     await this.store.close();
   }
 }

@@ -7,6 +7,13 @@ export interface RunContext {
   signal: AbortSignal;
   task: { id: number; name: string; type: string; timeoutMs: number; attempt: number; slot: Date };
   logger: Logger;
+  /**
+   * What this task's handler kept after its last successful run ({@link RunContext.remember}), or null. Loaded only
+   * for types that set `usesMemory`.
+   */
+  memory: Record<string, unknown> | null;
+  /** Keeps a JSON value for the next run; stored with the outcome, and only if this attempt succeeds. */
+  remember(value: Record<string, unknown>): void;
 }
 
 /**
@@ -18,6 +25,13 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
   /** One line for the OpenAPI document and the README. */
   description?: string;
   payloadSchema: S;
+  /** Whether `run` reads `ctx.memory`; the executor loads it only then. Default false. */
+  usesMemory?: boolean;
+  /**
+   * Whatever `run` resolves to is the run's output. Two fields of it mean something to the scheduler: `up`
+   * (a boolean) becomes the task's current state, and `events` (strings) are sent to the task's webhook when its
+   * `notify.on` lists them.
+   */
   run(payload: z.output<S>, ctx: RunContext): Promise<unknown>;
 }
 

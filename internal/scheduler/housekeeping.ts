@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { Ticker } from '../platform/ticker.js';
-import { type Store, deadLetterDeleteBefore, runDeleteBefore } from '../store/index.js';
+import { type Store, deadLetterDeleteBefore, notificationDeleteBefore, runDeleteBefore } from '../store/index.js';
 import type { StreamAdmin } from '../taskqueue/index.js';
 
 export interface HousekeepingConfig {
@@ -20,7 +20,7 @@ export interface HousekeepingConfig {
 /**
  * Periodic upkeep, each job safe to run in several processes at once:
  * - trimming the streams up to the oldest entry a group still needs (G4: never a pending or unread one);
- * - deleting run history and dead letters past retention, in batches;
+ * - deleting run history, dead letters and webhook notifications past retention, in batches;
  * - removing consumers that are idle and hold nothing pending (their entries are reclaimed first by XAUTOCLAIM).
  */
 export class Housekeeping {
@@ -63,13 +63,16 @@ export class Housekeeping {
     return removed;
   }
 
-  /** Deletes runs and dead letters past retention, batch by batch. Returns how many rows were deleted. */
-  async retentionOnce(): Promise<{ runs: number; deadLetters: number }> {
+  /** Deletes runs, dead letters and notifications past retention, batch by batch. Returns the counts. */
+  async retentionOnce(): Promise<{ runs: number; deadLetters: number; notifications: number }> {
     const before = new Date(this.deps.clock.now() - this.config.retentionMs);
     const runs = await this.drain((limit) => runDeleteBefore(this.deps.store, { before, limit }));
     const deadLetters = await this.drain((limit) => deadLetterDeleteBefore(this.deps.store, { before, limit }));
-    if (runs + deadLetters > 0) this.deps.logger.info({ runs, deadLetters, before }, 'retention deleted old rows');
-    return { runs, deadLetters };
+    const notifications = await this.drain((limit) => notificationDeleteBefore(this.deps.store, { before, limit }));
+    if (runs + deadLetters + notifications > 0) {
+      this.deps.logger.info({ runs, deadLetters, notifications, before }, 'retention deleted old rows');
+    }
+    return { runs, deadLetters, notifications };
   }
 
   /** Repeats a batched delete until a batch comes back short; short batches keep locks and replication lag small. */

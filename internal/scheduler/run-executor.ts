@@ -6,14 +6,18 @@ import { delay } from '../platform/lifecycle.js';
 import type { Metrics, RunOutcome } from '../platform/metrics.js';
 import {
   type AttemptResult,
+  type JsonObject,
   type RetryPolicy,
   type SlotCompletion,
+  type SlotEffects,
   type Store,
   isStoreError,
   runStart,
   slotComplete,
+  taskMemoryGet,
 } from '../store/index.js';
 import type { Job } from './job.js';
+import { effectsOf } from './run-effects.js';
 import type { JobRunner } from './worker-pool.js';
 
 export interface RunExecutorDeps {
@@ -64,8 +68,8 @@ export class RunExecutor implements JobRunner {
       this.deps.metrics.scheduleLateness.observe(Math.max(0, startedAt.getTime() - claim.slot.getTime()) / 1000);
     }
 
-    const result = await this.runHandler(job, startedAt, poolSignal);
-    const completion = await this.record(job, runId, result, poolSignal);
+    const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
+    const completion = await this.record(job, runId, result, effects, poolSignal);
     if (completion === undefined) return;
     this.observe(task.type, result, completion);
     try {
@@ -76,12 +80,15 @@ export class RunExecutor implements JobRunner {
     }
   }
 
-  private async runHandler(job: Job, startedAt: Date, poolSignal: AbortSignal): Promise<AttemptResult> {
+  private async runHandler(
+    job: Job,
+    startedAt: Date,
+    poolSignal: AbortSignal,
+  ): Promise<{ result: AttemptResult; effects?: SlotEffects }> {
     const { task } = job.claim;
-    const finish = (partial: Omit<AttemptResult, 'startedAt' | 'durationMs'>): AttemptResult => ({
-      ...partial,
-      startedAt,
-      durationMs: Math.max(0, this.deps.clock.now() - startedAt.getTime()),
+    const finish = (partial: Omit<AttemptResult, 'startedAt' | 'durationMs'>, effects?: SlotEffects) => ({
+      result: { ...partial, startedAt, durationMs: Math.max(0, this.deps.clock.now() - startedAt.getTime()) },
+      ...(effects === undefined ? {} : { effects }),
     });
     const type = this.deps.registry.get(task.type);
     if (type === undefined) {
@@ -93,6 +100,16 @@ export class RunExecutor implements JobRunner {
       return finish({ status: 'failed', output: null, error: `invalid payload: ${detail}` });
     }
 
+    let memory: JsonObject | null = null;
+    if (type.usesMemory === true) {
+      try {
+        memory = await taskMemoryGet(this.deps.store, task.id);
+      } catch (err) {
+        return finish({ status: 'failed', output: null, error: `could not load the task's memory: ${errorMessage(err)}` });
+      }
+    }
+    let remembered: JsonObject | undefined;
+
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeoutError(task.timeoutMs)), task.timeoutMs);
     const onPoolAbort = () => controller.abort(poolSignal.reason);
@@ -103,13 +120,18 @@ export class RunExecutor implements JobRunner {
           signal: controller.signal,
           task: { id: task.id, name: task.name, type: task.type, timeoutMs: task.timeoutMs, attempt: job.claim.attempt, slot: job.claim.slot },
           logger: this.deps.logger.child({ taskId: task.id, type: task.type }),
+          memory,
+          remember: (value) => {
+            remembered = value;
+          },
         }),
         // A handler that ignores its signal still loses the race: the attempt ends at the timeout.
         new Promise<never>((_, reject) => {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
         }),
       ]);
-      return finish({ status: 'succeeded', output: output ?? null, error: null });
+      const effects = effectsOf({ task, output, remembered, now: new Date(this.deps.clock.now()) });
+      return finish({ status: 'succeeded', output: output ?? null, error: null }, effects);
     } catch (err) {
       const timedOut = controller.signal.reason instanceof TimeoutError;
       return finish({ status: timedOut ? 'timed_out' : 'failed', output: null, error: errorMessage(err) });
@@ -124,6 +146,7 @@ export class RunExecutor implements JobRunner {
     job: Job,
     runId: number,
     result: AttemptResult,
+    effects: SlotEffects | undefined,
     poolSignal: AbortSignal,
   ): Promise<SlotCompletion | undefined> {
     let wait = 200;
@@ -139,6 +162,7 @@ export class RunExecutor implements JobRunner {
           result,
           now: new Date(this.deps.clock.now()),
           retry: this.config.retry,
+          effects,
         });
       } catch (err) {
         if (!isStoreError(err, 'unavailable') && !isStoreError(err, 'busy')) {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HandlerRegistry } from '../handlers/index.js';
+import type { OutboundPolicy } from '../handlers/outbound/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Metrics } from '../platform/metrics.js';
 import { type RetryPolicy, type RunSource, type Store, leaseRelease, slotClaimByIds } from '../store/index.js';
 import { QueueKeys, type Redis, type StreamAdmin, StreamConsumer, type TaskProducer } from '../taskqueue/index.js';
 import { Housekeeping, type HousekeepingConfig } from './housekeeping.js';
+import { Notifier } from './notifier.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ModeController, type RedisState } from './mode-controller.js';
 import { PeriodicPublisher } from './periodic-publisher.js';
@@ -21,6 +23,8 @@ export interface SchedulerDeps {
   registry: HandlerRegistry;
   /** Redis, when configured: a connection for commands, one for the blocking read, the producer and the admin. */
   redis?: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
+  /** Where webhooks may be delivered (APP_HTTP_DENY_CIDRS), shared with the http check. */
+  outbound: OutboundPolicy;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
@@ -50,6 +54,8 @@ export interface SchedulerConfig {
   /** APP_SHUTDOWN_TIMEOUT, ms. */
   shutdownTimeoutMs: number;
   retry: RetryPolicy;
+  /** APP_WEBHOOK_SECRET. */
+  webhookSecret: string | undefined;
   /** Stream trimming, retention and consumer cleanup; run by every scheduler, each job safe to run concurrently. */
   housekeeping: HousekeepingConfig;
 }
@@ -63,6 +69,7 @@ export class Scheduler {
   readonly streamSource: StreamSource | undefined;
   readonly pollingSource: PollingSource;
   readonly housekeeping: Housekeeping;
+  readonly notifier: Notifier;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly typePatterns: readonly string[] | null;
   private readonly leaseMs: number;
@@ -123,6 +130,17 @@ export class Scheduler {
       // A consumer is only removed once its entries could have been reclaimed several times over.
       { ...config.housekeeping, consumerIdleMs: Math.max(config.housekeeping.consumerIdleMs, config.pendingIdleMs * 4) },
     );
+    this.notifier = new Notifier(
+      { store, policy: deps.outbound, clock, logger },
+      {
+        intervalMs: Math.max(config.intervalMs, 100),
+        concurrency: 10,
+        maxAttempts: 5,
+        retry: config.retry,
+        secret: config.webhookSecret,
+        timeoutMs: 10_000,
+      },
+    );
     this.leaseKeeper = new LeaseKeeper({ store, pool: this.pool, clock, logger }, { owner: config.worker, leaseMs: this.leaseMs });
   }
 
@@ -145,6 +163,7 @@ export class Scheduler {
     this.leaseKeeper.start();
     this.recovery.start();
     this.housekeeping.start();
+    this.notifier.start();
     await this.modeController.start();
     this.deps.logger.info(
       { mode: this.mode, interval: `${this.config.intervalMs}ms`, worker: this.config.worker, poolSize: this.config.poolSize },
@@ -196,6 +215,7 @@ export class Scheduler {
     await this.modeController.stop();
     await this.recovery.stop();
     await this.housekeeping.stop();
+    await this.notifier.stop();
     const { released, abandoned } = await draining;
     try {
       await leaseRelease(this.deps.store, { claims: released.map((job) => job.claim) });

@@ -14,3 +14,5 @@ export { decodeCursor } from './mappers.js';
 export type * from './types.js';
 export * from './slot-repo.js';
 export * from './stats-repo.js';
+export * from './notification-repo.js';
+export * from './memory-repo.js';

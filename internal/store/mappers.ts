@@ -55,6 +55,7 @@ export function taskFromRow(row: TaskRow): Task {
     lastRunAt: toDateOrNull(row.last_run_at),
     lastStatus: row.last_status,
     lastError: row.last_error,
+    up: row.up === null || row.up === undefined ? null : Boolean(Number(row.up)),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };

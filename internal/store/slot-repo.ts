@@ -1,10 +1,12 @@
 import { type ExpressionBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
 import type { Db } from './database.js';
 import { deadLetterInsert } from './dead-letter-repo.js';
+import { taskMemoryPut } from './memory-repo.js';
+import { type NotificationDraft, notificationInsert } from './notification-repo.js';
 import { scheduleOf, taskFromRow, toDate, toDateOrNull } from './mappers.js';
 import { nextSlot } from './slots.js';
 import { withTransaction } from './transaction.js';
-import type { Database, RunSource, RunStatus, Task, TaskRow } from './types.js';
+import type { Database, JsonObject, RunSource, RunStatus, Task, TaskRow } from './types.js';
 
 /**
  * The slot state machine, kept on the task row so that every transition is one conditional UPDATE:
@@ -254,6 +256,16 @@ export interface AttemptResult {
   final?: { reason: 'unknown_type' };
 }
 
+/** Side effects of a successful attempt, written in the same transaction as its outcome. */
+export interface SlotEffects {
+  /** Replaces what the task's handler keeps between runs. */
+  memory?: JsonObject | undefined;
+  /** The task's current state, as a monitoring handler reported it. */
+  up?: boolean | undefined;
+  /** Webhook notifications to send (the outbox). */
+  notifications?: Omit<NotificationDraft, 'runId'>[] | undefined;
+}
+
 export type SlotCompletion =
   | { kind: 'succeeded'; nextRunAt: Date }
   | { kind: 'retry'; runAfter: Date }
@@ -281,7 +293,15 @@ export function retryDelay(attempt: number, policy: RetryPolicy): number {
  */
 export async function slotComplete(
   conn: Db,
-  params: { claim: ClaimedSlot; runId: number; result: AttemptResult; now: Date; retry: RetryPolicy },
+  params: {
+    claim: ClaimedSlot;
+    runId: number;
+    result: AttemptResult;
+    now: Date;
+    retry: RetryPolicy;
+    /** What a successful attempt leaves behind besides its output; ignored when the attempt did not succeed. */
+    effects?: SlotEffects | undefined;
+  },
 ): Promise<SlotCompletion> {
   const { claim, result, now } = params;
   return withTransaction(conn, async (trx) => {
@@ -307,7 +327,18 @@ export async function slotComplete(
       .execute();
 
     if (result.status === 'succeeded') {
-      const nextRunAt = await moveToNextSlot(trx, row, claim, { now, lastRunAt: result.startedAt, outcome: 'succeeded', error: null });
+      const { effects } = params;
+      const nextRunAt = await moveToNextSlot(trx, row, claim, {
+        now,
+        lastRunAt: result.startedAt,
+        outcome: 'succeeded',
+        error: null,
+        up: effects?.up,
+      });
+      if (effects?.memory !== undefined) await taskMemoryPut(trx, { taskId: claim.task.id, value: effects.memory, now });
+      if (effects?.notifications !== undefined) {
+        await notificationInsert(trx, { drafts: effects.notifications.map((d) => ({ ...d, runId: params.runId })), now });
+      }
       return { kind: 'succeeded', nextRunAt };
     }
     if (result.final === undefined && claim.attempt < Number(row.max_attempts)) {
@@ -340,7 +371,7 @@ async function moveToNextSlot(
   trx: Db,
   row: TaskRow,
   fence: { task: { id: number }; leaseToken: string },
-  end: { now: Date; lastRunAt: Date; outcome: 'succeeded' | 'failed'; error: string | null },
+  end: { now: Date; lastRunAt: Date; outcome: 'succeeded' | 'failed'; error: string | null; up?: boolean | undefined },
 ): Promise<Date> {
   let next = nextSlot(scheduleOf(row), toDate(row.next_run_at), end.now);
   const manual = toDateOrNull(row.manual_run_at);
@@ -359,6 +390,7 @@ async function moveToNextSlot(
       last_run_at: end.lastRunAt,
       last_status: end.outcome,
       last_error: end.error,
+      ...(end.up === undefined ? {} : { up: end.up ? 1 : 0 }),
     })
     .where('id', '=', fence.task.id)
     .where('lease_token', '=', fence.leaseToken)

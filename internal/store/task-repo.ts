@@ -64,6 +64,7 @@ export async function taskInsert(conn: Db, params: TaskInsertParams): Promise<Ta
     lastRunAt: null,
     lastStatus: null,
     lastError: null,
+    up: null,
     createdAt: params.now,
     updatedAt: params.now,
   };

@@ -34,6 +34,8 @@ export interface TasksTable {
   last_run_at: Date | null;
   last_status: SlotOutcome | null;
   last_error: string | null;
+  /** The current state a monitoring handler reported (1 up, 0 down); null until one does. */
+  up: number | null;
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: Date;
@@ -67,11 +69,51 @@ export interface DeadLettersTable {
   created_at: Date;
 }
 
+export interface TaskMemoryTable {
+  task_id: number;
+  /** JSON text. */
+  value: string;
+  updated_at: Date;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  task_id: number;
+  run_id: number | null;
+  event: string;
+  url: string;
+  /** The exact JSON body to POST (it is what gets signed). */
+  body: string;
+  status: NotificationStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  /** Set while a process is delivering it; past it, another process may try. */
+  lease_until: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface NotificationAttemptsTable {
+  id: Generated<number>;
+  notification_id: number;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: Date;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_runs: TaskRunsTable;
   dead_letters: DeadLettersTable;
+  task_memory: TaskMemoryTable;
+  notifications: NotificationsTable;
+  notification_attempts: NotificationAttemptsTable;
 }
+
+export type NotificationStatus = 'pending' | 'delivered' | 'failed';
 
 export type TaskRow = Selectable<TasksTable>;
 export type NewTaskRow = Insertable<TasksTable>;
@@ -115,6 +157,8 @@ export interface Task {
   lastRunAt: Date | null;
   lastStatus: SlotOutcome | null;
   lastError: string | null;
+  /** The current state a monitoring handler reported; null until one does. */
+  up: boolean | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -142,6 +186,29 @@ export interface DeadLetter {
   error: string | null;
   fields: JsonObject;
   createdAt: Date;
+}
+
+export interface NotificationAttempt {
+  attempt: number;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  createdAt: Date;
+}
+
+export interface Notification {
+  id: number;
+  taskId: number;
+  runId: number | null;
+  event: string;
+  url: string;
+  body: JsonObject;
+  status: NotificationStatus;
+  attempts: NotificationAttempt[];
+  nextAttemptAt: Date;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
 }
 
 /** A page of results and the cursor of the next page (null on the last). */

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   firstSlotAfter,
+  notificationListByTask,
   runListByTask,
   slotRunNow,
   taskDelete,
@@ -13,7 +14,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError, NotFoundError } from '../errors.js';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
 import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
-import { pageToJson, runToJson, taskToJson } from '../serializers.js';
+import { notificationToJson, pageToJson, runToJson, taskToJson } from '../serializers.js';
 import { createTask } from '../task-create.js';
 import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSchedule } from '../task-input.js';
 import { parseOrThrow } from '../validation-fields.js';
@@ -98,6 +99,14 @@ export function tasksRouter(deps: ApiDeps): Router {
     if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
     const page = await runListByTask(store, { taskId: id, limit: query.limit, cursor: query.cursor });
     res.json(pageToJson(page, runToJson));
+  });
+
+  router.get('/tasks/:id/notifications', async (req, res) => {
+    const id = parseTaskId(req.params.id);
+    const query = parseOrThrow(runListQuerySchema, req.query, { rootName: 'query' });
+    if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
+    const page = await notificationListByTask(store, { taskId: id, limit: query.limit, cursor: query.cursor });
+    res.json(pageToJson(page, notificationToJson));
   });
 
   return router;

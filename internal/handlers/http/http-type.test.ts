@@ -4,7 +4,7 @@ import { OutboundPolicy } from '../outbound/outbound-policy.js';
 import { type LocalServer, reply, startServer } from '../outbound/test-support.js';
 import { HandlerRegistry, type RunContext } from '../registry.js';
 import type { HttpCheckOutput } from './http-check.js';
-import { createHttpType, type RunContextWithMemory } from './http-type.js';
+import { createHttpType } from './http-type.js';
 
 const policy = new OutboundPolicy([]);
 const servers: LocalServer[] = [];
@@ -13,11 +13,15 @@ afterEach(async () => {
 });
 afterAll(() => policy.close());
 
-function context(extra: Partial<RunContextWithMemory> = {}): RunContextWithMemory {
+function context(extra: Partial<RunContext> = {}): RunContext & { remembered: Record<string, unknown>[] } {
+  const remembered: Record<string, unknown>[] = [];
   return {
     signal: new AbortController().signal,
     task: { id: 1, name: 'probe', type: 'http', timeoutMs: 5_000, attempt: 1, slot: new Date() },
     logger: pino({ level: 'silent' }),
+    memory: null,
+    remember: (value) => remembered.push(value),
+    remembered,
     ...extra,
   };
 }
@@ -31,9 +35,14 @@ describe('the http task type', () => {
     const check = registry.checkPayload('http', { url: server.origin });
     if (type === undefined || !check.ok) throw new Error('http type not usable');
 
-    const output = (await type.run(check.payload, context() as RunContext)) as HttpCheckOutput;
+    const ctx = context();
+    const output = (await type.run(check.payload, ctx)) as HttpCheckOutput;
     expect(output).toMatchObject({ up: true, status_code: 200, events: [] });
     expect(output).not.toHaveProperty('memory');
+    expect(type.usesMemory).toBe(true);
+    // The memory for the next run goes to the executor through remember(), not in the output.
+    expect(ctx.remembered).toHaveLength(1);
+    expect(ctx.remembered[0]).toMatchObject({ up: true, hash: output.content_hash });
   });
 
   it('uses memory when the context carries it, and ignores memory it cannot read', async () => {

@@ -1,5 +1,5 @@
 import type { OutboundPolicy } from '../outbound/outbound-policy.js';
-import { defineTaskType, type RunContext, type TaskType } from '../registry.js';
+import { defineTaskType, type TaskType } from '../registry.js';
 import { parseHttpMemory, runHttpCheck } from './http-check.js';
 import { httpPayloadSchema } from './payload-schema.js';
 
@@ -9,29 +9,25 @@ export interface HttpTypeDeps {
 }
 
 /**
- * A run context that may carry the task's memory. The registry's `RunContext` has no memory yet; until the
- * executor passes it (and stores `HttpCheckResult.memory` back after a successful run), every run of an `http` task
- * behaves as its first: no `changed`, no new items, and a `down` event on every down result.
- */
-export type RunContextWithMemory = RunContext & { memory?: unknown };
-
-/**
- * The built-in `http` type. `run` resolves with the check's output only; the memory half of the result is for the
- * executor to persist, and is reachable through {@link runHttpCheck} directly until the registry carries it.
+ * The built-in `http` type. Its memory (last body hash, last up/down state, ids already seen) comes from the
+ * task's previous successful run and is kept for the next one, so that "changed", "new items" and up/down
+ * transitions survive restarts and moves between processes.
  */
 export function createHttpType(deps: HttpTypeDeps): TaskType<typeof httpPayloadSchema> {
   return defineTaskType({
     name: 'http',
     description: 'Checks a URL: status, optional body match, content changes and new items in a JSON array.',
     payloadSchema: httpPayloadSchema,
+    usesMemory: true,
     async run(payload, ctx) {
-      const memory = parseHttpMemory((ctx as RunContextWithMemory).memory);
-      const { output } = await runHttpCheck(payload, {
+      const memory = parseHttpMemory(ctx.memory);
+      const { output, memory: next } = await runHttpCheck(payload, {
         signal: ctx.signal,
         timeoutMs: ctx.task.timeoutMs,
         policy: deps.policy,
         memory,
       });
+      ctx.remember({ ...next });
       return output;
     },
   });

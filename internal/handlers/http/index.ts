@@ -12,7 +12,7 @@ export {
   requestTimeoutFor,
   runHttpCheck,
 } from './http-check.js';
-export { type HttpTypeDeps, type RunContextWithMemory, createHttpType } from './http-type.js';
+export { type HttpTypeDeps, createHttpType } from './http-type.js';
 export { jsonPointerError, parseJsonPointer, resolveJsonPointer } from './json-pointer.js';
 export { MAX_REPORTED_ITEMS, MAX_SEEN_IDS } from './new-items.js';
 export {

@@ -1,0 +1,204 @@
+import type { Db } from './database.js';
+import { decodeCursor, encodeCursor, parseJson, toDate, toDateOrNull } from './mappers.js';
+import { withTransaction } from './transaction.js';
+import type { JsonObject, Notification, Page } from './types.js';
+
+/**
+ * The webhook outbox. Notifications are inserted in the transaction that records the run which caused them, and
+ * delivered afterwards by the notifier, which claims them with a short lease so that several processes can
+ * deliver at once without sending one twice at the same moment.
+ */
+
+export interface NotificationDraft {
+  taskId: number;
+  runId: number | null;
+  event: string;
+  url: string;
+  body: JsonObject;
+}
+
+export async function notificationInsert(conn: Db, params: { drafts: readonly NotificationDraft[]; now: Date }): Promise<void> {
+  if (params.drafts.length === 0) return;
+  await conn.db
+    .insertInto('notifications')
+    .values(
+      params.drafts.map((d) => ({
+        task_id: d.taskId,
+        run_id: d.runId,
+        event: d.event,
+        url: d.url,
+        body: JSON.stringify(d.body),
+        status: 'pending' as const,
+        attempts: 0,
+        next_attempt_at: params.now,
+        created_at: params.now,
+      })),
+    )
+    .execute();
+}
+
+/** A notification claimed for delivery: the exact body text to send and sign. */
+export interface ClaimedNotification {
+  id: number;
+  taskId: number;
+  url: string;
+  body: string;
+  /** The attempt this delivery is (1 for the first). */
+  attempt: number;
+}
+
+/** Claims up to `limit` due notifications for `leaseMs`. */
+export async function notificationClaimDue(
+  conn: Db,
+  params: { now: Date; limit: number; leaseMs: number },
+): Promise<ClaimedNotification[]> {
+  return withTransaction(conn, async (trx) => {
+    let query = trx.db
+      .selectFrom('notifications')
+      .select(['id', 'task_id', 'url', 'body', 'attempts'])
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', params.now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', params.now)]))
+      .orderBy('next_attempt_at', 'asc')
+      .limit(params.limit);
+    if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
+    const rows = await query.execute();
+    if (rows.length === 0) return [];
+    await trx.db
+      .updateTable('notifications')
+      .set({ lease_until: new Date(params.now.getTime() + params.leaseMs) })
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      taskId: Number(r.task_id),
+      url: r.url,
+      body: r.body,
+      attempt: Number(r.attempts) + 1,
+    }));
+  });
+}
+
+/** Records one delivery attempt and moves the notification on: delivered, retried at `retryAt`, or failed. */
+export async function notificationRecordAttempt(
+  conn: Db,
+  params: {
+    notification: ClaimedNotification;
+    ok: boolean;
+    statusCode: number | null;
+    error: string | null;
+    durationMs: number;
+    now: Date;
+    /** When to try again; null when the attempts are used up. */
+    retryAt: Date | null;
+  },
+): Promise<void> {
+  const { notification: n, now } = params;
+  await withTransaction(conn, async (trx) => {
+    await trx.db
+      .insertInto('notification_attempts')
+      .values({
+        notification_id: n.id,
+        attempt: n.attempt,
+        status_code: params.statusCode,
+        error: params.error,
+        duration_ms: Math.round(params.durationMs),
+        created_at: now,
+      })
+      .execute();
+    await trx.db
+      .updateTable('notifications')
+      .set({
+        attempts: n.attempt,
+        lease_until: null,
+        last_error: params.ok ? null : params.error,
+        ...(params.ok
+          ? { status: 'delivered' as const, delivered_at: now }
+          : params.retryAt === null
+            ? { status: 'failed' as const }
+            : { next_attempt_at: params.retryAt }),
+      })
+      .where('id', '=', n.id)
+      .execute();
+  });
+}
+
+/** A task's notifications with every delivery attempt, newest first. */
+export async function notificationListByTask(
+  conn: Db,
+  params: { taskId: number; limit: number; cursor?: string | undefined },
+): Promise<Page<Notification>> {
+  let query = conn.db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('task_id', '=', params.taskId)
+    .orderBy('id', 'desc')
+    .limit(params.limit + 1);
+  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+  if (before !== undefined) query = query.where('id', '<', before);
+  const rows = await query.execute();
+  const page = rows.slice(0, params.limit);
+  const attempts =
+    page.length === 0
+      ? []
+      : await conn.db
+          .selectFrom('notification_attempts')
+          .selectAll()
+          .where(
+            'notification_id',
+            'in',
+            page.map((r) => r.id),
+          )
+          .orderBy('attempt', 'asc')
+          .execute();
+  const items: Notification[] = page.map((row) => ({
+    id: Number(row.id),
+    taskId: Number(row.task_id),
+    runId: row.run_id === null ? null : Number(row.run_id),
+    event: row.event,
+    url: row.url,
+    body: parseJson<JsonObject>(row.body) ?? {},
+    status: row.status,
+    attempts: attempts
+      .filter((a) => Number(a.notification_id) === Number(row.id))
+      .map((a) => ({
+        attempt: Number(a.attempt),
+        statusCode: a.status_code === null ? null : Number(a.status_code),
+        error: a.error,
+        durationMs: Number(a.duration_ms),
+        createdAt: toDate(a.created_at),
+      })),
+    nextAttemptAt: toDate(row.next_attempt_at),
+    lastError: row.last_error,
+    createdAt: toDate(row.created_at),
+    deliveredAt: toDateOrNull(row.delivered_at),
+  }));
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+}
+
+/** Deletes up to `limit` finished notifications created before `before` (their attempts go by cascade). */
+export async function notificationDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
+  const ids = await conn.db
+    .selectFrom('notifications')
+    .select('id')
+    .where('created_at', '<', params.before)
+    .where('status', '!=', 'pending')
+    .orderBy('id', 'asc')
+    .limit(params.limit)
+    .execute();
+  if (ids.length === 0) return 0;
+  const result = await conn.db
+    .deleteFrom('notifications')
+    .where(
+      'id',
+      'in',
+      ids.map((r) => r.id),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
