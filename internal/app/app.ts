@@ -14,6 +14,7 @@ import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js
 import { type Store, openStore } from '../store/index.js';
 import { QueueKeys, type Redis, StreamAdmin, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
 import { processHealthSource } from './health.js';
+import { startOpsServer } from './ops-server.js';
 
 export type AppRole = 'api' | 'scheduler';
 
@@ -43,6 +44,8 @@ export class App {
   /** Addresses the http check and webhooks may reach (APP_HTTP_DENY_CIDRS). */
   readonly outbound: OutboundPolicy;
   readonly scheduler: Scheduler | undefined;
+  /** `/queue` and the queue gauges. */
+  readonly queue: QueueInspector;
   private readonly clock: Clock;
   private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
   private server: Server | undefined;
@@ -78,6 +81,18 @@ export class App {
     }
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
     this.scheduler = runScheduler ? this.buildScheduler() : undefined;
+    this.queue = new QueueInspector(
+      {
+        store: this.store,
+        admin: this.redis?.admin,
+        redis: this.redis?.commands,
+        clock: this.clock,
+        mode: () => this.scheduler?.mode,
+        streamsEnabled: config.enableRedisQueue,
+      },
+      config.queueHealth,
+    );
+    this.metrics.setQueueProbe(() => this.queue.gaugeValues());
   }
 
   private buildScheduler(): Scheduler {
@@ -139,6 +154,25 @@ export class App {
     }
     await this.scheduler?.start();
     if (this.options.role === 'api') await this.listen();
+    else if (config.metricsHttp !== undefined) await this.listenOps(config.metricsHttp);
+  }
+
+  /** A scheduler-only process's /metrics and /healthz. */
+  private async listenOps(addr: { host: string | undefined; port: number }): Promise<void> {
+    const { server, port } = await startOpsServer({ metrics: this.metrics, health: this.healthSource(), ...addr });
+    this.server = server;
+    this.logger.info({ addr: `${addr.host ?? '0.0.0.0'}:${port}` }, 'metrics listening');
+  }
+
+  private healthSource() {
+    const { config } = this;
+    return processHealthSource({
+      store: this.store,
+      redis: this.redis?.commands,
+      redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
+      enableRedisQueue: config.enableRedisQueue,
+      scheduler: this.scheduler,
+    });
   }
 
   private async listen(): Promise<void> {
@@ -147,30 +181,12 @@ export class App {
       { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
       { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
     );
-    const queue = new QueueInspector(
-      {
-        store: this.store,
-        admin: this.redis?.admin,
-        redis: this.redis?.commands,
-        clock: this.clock,
-        mode: () => this.scheduler?.mode,
-        streamsEnabled: config.enableRedisQueue,
-      },
-      config.queueHealth,
-    );
-    this.metrics.setQueueProbe(() => queue.gaugeValues());
     const app = createApiApp({
       store: this.store,
-      queue,
+      queue: this.queue,
       registry: this.registry,
       dispatcher,
-      health: processHealthSource({
-        store: this.store,
-        redis: this.redis?.commands,
-        redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
-        enableRedisQueue: config.enableRedisQueue,
-        scheduler: this.scheduler,
-      }),
+      health: this.healthSource(),
       logger: this.logger,
       metrics: this.metrics,
       clock: this.clock,

@@ -232,6 +232,7 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_SHUTDOWN_TIMEOUT: { value: '10s', check: (cfg) => expect(cfg.scheduler.shutdownTimeoutMs).toBe(10_000) },
   APP_RETRY_BASE_DELAY: { value: '500ms', check: (cfg) => expect(cfg.scheduler.retryBaseDelayMs).toBe(500) },
   APP_RETRY_MAX_DELAY: { value: '1h', check: (cfg) => expect(cfg.scheduler.retryMaxDelayMs).toBe(3_600_000) },
+  APP_METRICS_ADDR: { value: ':9464', check: (cfg) => expect(cfg.metricsHttp).toEqual({ host: undefined, port: 9464 }) },
   APP_QUEUE_DEGRADED_AGE: { value: '2m', check: (cfg) => expect(cfg.queueHealth.degradedAgeMs).toBe(120_000) },
   APP_QUEUE_UNHEALTHY_AGE: { value: '10m', check: (cfg) => expect(cfg.queueHealth.unhealthyAgeMs).toBe(600_000) },
   APP_QUEUE_DEGRADED_BACKLOG: { value: '50', check: (cfg) => expect(cfg.queueHealth.degradedBacklog).toBe(50) },

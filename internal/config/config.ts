@@ -46,16 +46,18 @@ export interface Config {
   };
   readonly webhookSecret: string | undefined;
   readonly httpDenyCidrs: readonly string[];
+  /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
+  readonly metricsHttp: { readonly host: string | undefined; readonly port: number } | undefined;
 }
 
 export function toConfig(raw: RawConfig): Config {
   const { app } = raw;
-  const [host, port] = splitHostPort(app.http_addr);
+  const { host, port } = toHttpAddr(app.http_addr);
   const redis = raw.redis.addr === undefined ? undefined : splitHostPort(raw.redis.addr);
   return deepFreeze({
     env: app.env,
     logLevel: app.log_level,
-    http: { host: host === '' ? undefined : host, port },
+    http: { host, port },
     mysql:
       raw.mysql.dsn === undefined
         ? undefined
@@ -100,7 +102,13 @@ export function toConfig(raw: RawConfig): Config {
     },
     webhookSecret: app.webhook_secret,
     httpDenyCidrs: app.http_deny_cidrs,
+    metricsHttp: app.metrics_addr === undefined ? undefined : toHttpAddr(app.metrics_addr),
   });
+}
+
+function toHttpAddr(addr: string): { host: string | undefined; port: number } {
+  const [host, port] = splitHostPort(addr);
+  return { host: host === '' ? undefined : host, port };
 }
 
 /** Splits `host:port`, `:port` or `[v6]:port`. */

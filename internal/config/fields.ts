@@ -1,4 +1,5 @@
 import ms from 'ms';
+import { isIP } from 'node:net';
 import { validate as isValidCronLine } from 'node-cron';
 import { z } from 'zod';
 
@@ -93,4 +94,12 @@ export function address(opts: { allowPortZero: boolean; portOptional?: boolean }
 /** A node-cron line (five fields, or six with seconds first). */
 export function cronLine() {
   return z.string().refine((value) => isValidCronLine(value), { message: 'must be a valid cron line' });
+}
+
+/** `address/prefix` with an IPv4 or IPv6 address and a prefix that fits it. */
+export function isCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  if (address === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  const family = isIP(address);
+  return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, bool, cronLine, duration, int, list, optionalString } from './fields.js';
+import { address, bool, cronLine, duration, int, isCidr, list, optionalString } from './fields.js';
 
 /**
  * The configuration schema. The file format (configs/config.json) is nested by section; every documented
@@ -59,7 +59,11 @@ export const configSchema = z
         /** HMAC key for signing webhook bodies. */
         webhook_secret: optionalString(),
         /** Addresses the `http` type must never fetch (CIDRs). Default: link-local and metadata ranges. */
-        http_deny_cidrs: list().default(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']),
+        http_deny_cidrs: list()
+          .refine((cidrs) => cidrs.every(isCidr), { message: 'must be a comma-separated list of CIDRs such as 169.254.0.0/16' })
+          .default(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']),
+        /** Where a scheduler-only process serves /metrics and /healthz; unset serves nothing. */
+        metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
       })
       .strict()
       .default({} as never),
@@ -141,6 +145,7 @@ export const ENV_VARS = {
   APP_QUEUE_UNHEALTHY_BACKLOG: ['app', 'queue_unhealthy_backlog'],
   APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
   APP_HTTP_DENY_CIDRS: ['app', 'http_deny_cidrs'],
+  APP_METRICS_ADDR: ['app', 'metrics_addr'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVarName = keyof typeof ENV_VARS;

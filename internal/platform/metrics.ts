@@ -1,11 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** What the queue gauges show; null where the current mode has no such number (no streams when polling). */
+/** What the queue gauges show; null where the current mode has no such number (no streams when polling: 0). */
 export interface QueueGaugeValues {
   length: number | null;
   pending: number | null;
   lag: number | null;
   deadLetters: number | null;
+  oldestAgeSeconds: number | null;
 }
 
 /** Outcome label of `vigil_runs_total`: one value per way an attempt can end. */
@@ -51,6 +52,11 @@ export class Metrics {
   );
   readonly queueLag = this.queueGauge('vigil_queue_lag', 'Stream entries not yet delivered to the consumer group.', 'lag');
   readonly deadLetters = this.queueGauge('vigil_dead_letters', 'Dead letters currently kept.', 'deadLetters');
+  readonly queueOldestAge = this.queueGauge(
+    'vigil_queue_oldest_age_seconds',
+    'Age of the oldest waiting work: the oldest pending stream entry, or the oldest due row when polling.',
+    'oldestAgeSeconds',
+  );
   readonly publishFallback = new Counter({
     name: 'vigil_publish_fallback_total',
     help: 'Creates whose stream publish failed and fell back to direct scheduling or polling.',
@@ -109,8 +115,8 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         const values = await metrics.probeQueue();
-        const value = values?.[field];
-        if (value !== undefined && value !== null) this.set(value);
+        // A failed probe keeps the last values; a number the mode does not have reads as 0 rather than going stale.
+        if (values !== undefined) this.set(values[field] ?? 0);
       },
     });
   }

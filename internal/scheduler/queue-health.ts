@@ -1,4 +1,5 @@
 import type { Clock } from '../platform/clock.js';
+import type { QueueGaugeValues } from '../platform/metrics.js';
 import { type Store, deadLetterCount, statsDue } from '../store/index.js';
 import { type Redis, type StreamAdmin, type StreamStats, redisAnswers } from '../taskqueue/index.js';
 import type { SchedulerMode } from './task-source.js';
@@ -95,13 +96,15 @@ export class QueueInspector {
   }
 
   /** The numbers the queue gauges export. */
-  async gaugeValues(): Promise<{ length: number | null; pending: number | null; lag: number | null; deadLetters: number }> {
+  async gaugeValues(): Promise<QueueGaugeValues> {
     const report = await this.inspect();
+    const oldestMs = report.mode === 'redis_streams' ? report.totals?.oldestPendingAgeMs : report.polling.oldestDueAgeMs;
     return {
       length: report.totals?.length ?? null,
       pending: report.totals?.pending ?? null,
       lag: report.totals?.lag ?? null,
       deadLetters: report.deadLetters,
+      oldestAgeSeconds: oldestMs === null || oldestMs === undefined ? 0 : oldestMs / 1000,
     };
   }
 }
