@@ -4,6 +4,7 @@ import {
   type SchedFixture,
   allRuns,
   createSchedFixture,
+  holdsFor,
   insertTasks,
   lagCount,
   ms,
@@ -169,5 +170,64 @@ describe('two processes on one stream and one database (stream mode)', () => {
         expect(gap).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe('an entry whose task row is briefly locked by another writer (stream mode)', () => {
+  let fx: SchedFixture;
+  let app: App;
+
+  beforeAll(async () => {
+    fx = await createSchedFixture('dup_locked_row');
+    // Queue marks of 30 s: an entry taken for a duplicate would leave the slot waiting that long for a re-publish.
+    ({ app } = await fx.startApp('stream', { env: { APP_RECOVERY_TIMEOUT: '60s' } }));
+  });
+
+  afterAll(async () => {
+    await fx?.cleanup();
+  });
+
+  it('is not acknowledged as a duplicate: the slot runs from that entry once the lock is gone', async () => {
+    const p3 = streamKeys(fx.stream)[2] as string;
+    const { streamSource } = scheduler(app);
+    await streamSource.stop();
+    // A task as POST /tasks leaves it: due now, marked as queued, and its entry in the stream.
+    const [taskId] = await insertTasks(fx.store, { count: 1, namePrefix: 'locked-row', type: 'count', every: 3600 });
+    const id = taskId as number;
+    await fx.store.db.updateTable('tasks').set({ queued_until: new Date(Date.now() + 60_000) }).where('id', '=', id).execute();
+    const row = await fx.store.db.selectFrom('tasks').select('next_run_at').where('id', '=', id).executeTakeFirstOrThrow();
+    await fx.redis.xadd(p3, '*', 'task_id', String(id), 'slot', new Date(ms(row.next_run_at)).toISOString(), 'source', 'api', 'enqueued_at', new Date().toISOString());
+
+    // Another writer (a publisher's scan, a PATCH, a run-now) holds the row while the consumer reads the entry.
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = () => undefined as void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = fx.store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('tasks').select('id').where('id', '=', id).forUpdate().execute();
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      streamSource.start();
+      await waitFor(async () => (await lagCount(fx.redis, fx.stream)) === 0, { message: 'the entry to be delivered' });
+      // Delivered but not acknowledged while its row is held: the consumer waits for the row, it does not drop it.
+      await holdsFor(async () => (await pendingCount(fx.redis, fx.stream)) === 1, 300, 'the entry stays pending');
+    } finally {
+      release();
+      await holder;
+    }
+
+    const runs = await waitFor(async () => {
+      const all = await runsOfTask(fx.store, id);
+      return all[0]?.status === 'succeeded' ? all : undefined;
+    }, { timeoutMs: 5000, message: 'the slot to run from its entry, well before its queue mark expires' });
+    expect(runs.map((r) => [r.attempt, r.source])).toEqual([[1, 'api']]);
+    await waitFor(async () => (await pendingCount(fx.redis, fx.stream)) === 0, { message: 'the entry to be acknowledged' });
   });
 });

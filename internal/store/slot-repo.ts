@@ -86,32 +86,51 @@ export async function slotClaimByIds(
 ): Promise<ClaimByIdsResult> {
   const ids = [...new Set(params.ids)];
   if (ids.length === 0) return { claimed: [], missing: [], notAllowed: [] };
-  return withClaimTransaction(conn, async (trx) => {
-    const rows = await lockRows(
-      trx,
-      trx.db
-        .selectFrom('tasks')
-        .select('id')
-        .where('id', 'in', ids)
-        .where((eb) => dueUnleased(eb, params.now))
-        .where((eb) => typeFilter(eb, params.typePatterns)),
-    );
-    const claimed = await leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
-    const claimedIds = new Set(claimed.map((c) => c.task.id));
-    const rest = ids.filter((id) => !claimedIds.has(id));
-    if (rest.length === 0) return { claimed, missing: [], notAllowed: [] };
-    const existing = await trx.db
+  const claimable = (trx: Db, among: number[]) =>
+    trx.db
       .selectFrom('tasks')
-      .select(['id', 'type'])
-      .where('id', 'in', rest)
-      .execute();
-    const existingIds = new Set(existing.map((r) => Number(r.id)));
-    const notAllowed =
-      params.typePatterns === null
-        ? []
-        : existing.filter((r) => !matchesAny(r.type, params.typePatterns ?? [])).map((r) => Number(r.id));
-    return { claimed, missing: rest.filter((id) => !existingIds.has(id)), notAllowed };
+      .select('id')
+      .where('id', 'in', among)
+      .where((eb) => dueUnleased(eb, params.now))
+      .where((eb) => typeFilter(eb, params.typePatterns))
+      .orderBy('id', 'asc');
+  const first = await withClaimTransaction(conn, async (trx) => {
+    const rows = await lockRows(trx, claimable(trx, ids));
+    const claimed = await leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+    const rest = ids.filter((id) => !claimed.some((c) => c.task.id === id));
+    const existing =
+      rest.length === 0 ? [] : await trx.db.selectFrom('tasks').select(['id', 'type']).where('id', 'in', rest).execute();
+    return { claimed, rest, existing };
   });
+  const { claimed, rest, existing } = first;
+  const existingIds = new Set(existing.map((r) => Number(r.id)));
+  const notAllowed =
+    params.typePatterns === null
+      ? []
+      : existing.filter((r) => !matchesAny(r.type, params.typePatterns ?? [])).map((r) => Number(r.id));
+  const missing = rest.filter((id) => !existingIds.has(id));
+  const candidates = rest.filter((id) => existingIds.has(id) && !notAllowed.includes(id));
+  if (candidates.length > 0 && conn.dialect === 'mysql') {
+    // SKIP LOCKED also passes over rows that another writer held at that instant (a publisher's scan, a PATCH,
+    // a run-now) although nobody claimed them; taking their entries for duplicates would leave the slots waiting
+    // for their queue marks to expire. Rows still free by a plain read are claimed again, waiting for the lock
+    // this time, in id order. A row claimed meanwhile by another process fails the due-and-free check once the
+    // lock is granted, so it stays unclaimed here. Nothing after the first commit may throw: its claims must
+    // reach the caller.
+    try {
+      const free = await claimable(conn, candidates).execute();
+      if (free.length > 0) {
+        const late = await withClaimTransaction(conn, async (trx) => {
+          const rows = await claimable(trx, free.map((r) => Number(r.id))).forUpdate().execute();
+          return leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+        });
+        claimed.push(...late);
+      }
+    } catch {
+      // A failed lock wait (deadlock, timeout, lost connection) leaves them unclaimed, as duplicates.
+    }
+  }
+  return { claimed, missing, notAllowed };
 }
 
 async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', { id: number }>) {
