@@ -169,5 +169,31 @@ describe('http monitor: new items in a JSON feed, across a restart', () => {
     expect(receiver.requests).toHaveLength(2);
     const secondBody = JSON.parse(receiver.requests[1]?.body.toString('utf8') ?? '{}') as NotificationJson['body'];
     expect(secondBody.output.new_items?.first).toEqual([latest]);
+
+    // What the task has seen is in the store, not in the process: its ids, most recent first.
+    const memory = await ts.store.db.selectFrom('task_memory').select('value').where('task_id', '=', id).executeTakeFirstOrThrow();
+    expect(JSON.parse(memory.value) as { seen_ids: string[] }).toMatchObject({ up: true, seen_ids: ['e', 'd', 'c', 'a', 'b'] });
+  });
+
+  it('reports an item that appeared while the service was down, and only that one, after it starts again', async () => {
+    const created = await postTask(url, {
+      name: 'listings watched across downtime',
+      type: 'http',
+      payload: { url: `${feed.origin}/search.json`, items: { path: '/data/items', id: 'id' } },
+      schedule: { every: 3600 },
+    });
+    const baseline = await nthRun(created.id, 1);
+    expect(baseline.output?.new_items).toEqual({ count: 0, first: [] });
+
+    // A process that forgot the task's memory would take its next run as a new baseline and report nothing.
+    await app.stop();
+    const whileDown: Item = { id: 'f', title: 'listed during downtime' };
+    items.unshift(whileDown);
+    ({ app, url } = await start());
+
+    const next = await runNow(created.id, 2);
+    expect(next.output?.new_items).toEqual({ count: 1, first: [whileDown] });
+    expect(next.output?.changed).toBe(true);
+    expect(next.output?.events).toEqual(['changed', 'new_items']);
   });
 });

@@ -89,9 +89,11 @@ describe('one slot published many times (stream mode)', () => {
     await waitFor(async () => (await lagCount(fx.redis, fx.stream)) === 0 && (await pendingCount(fx.redis, fx.stream)) === 0, {
       message: 'every entry to be consumed and acknowledged',
     });
-    const copies = (await streamEntries(fx.redis, p3)).filter((e) => e.fields.task_id === String(id));
-    expect(copies.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(copies.map((e) => e.fields.slot))).toEqual(new Set([slot]));
+    // Nine copies by hand and at least one by the publisher went into the stream (counted by Redis, so that a
+    // trim of acknowledged entries in the meantime does not matter).
+    const info = (await fx.redis.xinfo('STREAM', p3)) as unknown[];
+    const added = Number(info[info.indexOf('entries-added') + 1]);
+    expect(added).toBeGreaterThanOrEqual(10);
 
     const runs = await runsOfTask(fx.store, id);
     expect(runs).toHaveLength(1);
@@ -149,19 +151,38 @@ describe('two processes on one stream and one database (stream mode)', () => {
 
     const runs = await allRuns(fx.store);
     expect(new Set(runs.map((r) => Number(r.task_id)))).toEqual(new Set(ids));
-    expect(runs.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
-    const keys = runs.map((r) => `${r.task_id}@${ms(r.slot)}`);
-    expect(keys.length).toBeGreaterThanOrEqual(2 * TASKS);
-    expect(new Set(keys).size).toBe(keys.length);
-    // Handler calls, counted in the processes themselves: one per recorded run, none twice for a slot.
-    const callKeys = calls.map((c) => `${c.taskId}@${c.slot}`);
+    const bySlot = new Map<string, typeof runs>();
+    for (const r of runs) {
+      const key = `${r.task_id}@${ms(r.slot)}`;
+      bySlot.set(key, [...(bySlot.get(key) ?? []), r]);
+    }
+    expect(bySlot.size).toBeGreaterThanOrEqual(2 * TASKS);
+    let rerun = 0;
+    for (const [key, attempts] of bySlot) {
+      // Exactly one outcome per slot, and one run, unless its executor was taken for dead (a lease that expired
+      // on a loaded machine): then the lost attempt is failed and the slot runs again, never beside it.
+      expect(attempts.filter((r) => r.status === 'succeeded'), key).toHaveLength(1);
+      expect(attempts.map((r) => r.attempt), key).toEqual(attempts.map((_, i) => i + 1));
+      expect(attempts.at(-1)?.status, key).toBe('succeeded');
+      for (let i = 1; i < attempts.length; i += 1) {
+        rerun += 1;
+        expect(attempts[i - 1], key).toMatchObject({ status: 'failed', error: 'executor lost: lease expired' });
+        expect(attempts[i]?.source, key).toBe('recovery');
+        expect(ms(attempts[i]?.started_at ?? null), key).toBeGreaterThanOrEqual(ms(attempts[i - 1]?.finished_at ?? null));
+      }
+    }
+    if (rerun > 0) console.log(`two processes: ${rerun} of ${bySlot.size} slots re-run after an expired lease`);
+    // Handler calls, counted in the processes themselves: one per recorded attempt, none twice.
+    const callKeys = calls.map((c) => `${c.taskId}@${c.slot}#${c.attempt}`);
     expect(new Set(callKeys).size).toBe(callKeys.length);
-    expect(new Set(callKeys)).toEqual(new Set(keys));
+    expect(new Set(callKeys)).toEqual(new Set(runs.map((r) => `${r.task_id}@${ms(r.slot)}#${r.attempt}`)));
     // Both processes did part of the work.
     expect(new Set(runs.map((r) => r.worker)).size).toBe(2);
     // Slots of a task follow its schedule: increasing, whole multiples of the interval apart.
     const byTask = new Map<number, number[]>();
-    for (const r of runs) byTask.set(Number(r.task_id), [...(byTask.get(Number(r.task_id)) ?? []), ms(r.slot)]);
+    for (const r of runs.filter((run) => run.status === 'succeeded')) {
+      byTask.set(Number(r.task_id), [...(byTask.get(Number(r.task_id)) ?? []), ms(r.slot)]);
+    }
     for (const slots of byTask.values()) {
       slots.sort((x, y) => x - y);
       for (let i = 1; i < slots.length; i += 1) {

@@ -121,7 +121,7 @@ export class App {
         recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
         shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
         retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
-        webhookSecret: config.webhookSecret,
+        webhook: config.webhook,
         housekeeping: {
           trimSchedule: config.housekeeping.trimSchedule,
           retentionSchedule: config.housekeeping.retentionSchedule,

@@ -74,7 +74,7 @@ describe('defaults', () => {
     });
     expect(cfg.apiTokens).toEqual([]);
     expect(cfg.runRetentionMs).toBe(7 * 24 * 3600 * 1000);
-    expect(cfg.webhookSecret).toBeUndefined();
+    expect(cfg.webhook.secret).toBeUndefined();
     expect(cfg.httpDenyCidrs).toEqual(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']);
   });
 
@@ -232,12 +232,14 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_SHUTDOWN_TIMEOUT: { value: '10s', check: (cfg) => expect(cfg.scheduler.shutdownTimeoutMs).toBe(10_000) },
   APP_RETRY_BASE_DELAY: { value: '500ms', check: (cfg) => expect(cfg.scheduler.retryBaseDelayMs).toBe(500) },
   APP_RETRY_MAX_DELAY: { value: '1h', check: (cfg) => expect(cfg.scheduler.retryMaxDelayMs).toBe(3_600_000) },
+  APP_WEBHOOK_MAX_ATTEMPTS: { value: '3', check: (cfg) => expect(cfg.webhook.maxAttempts).toBe(3) },
+  APP_WEBHOOK_RETRY_BASE_DELAY: { value: '2s', check: (cfg) => expect(cfg.webhook.retryBaseDelayMs).toBe(2000) },
   APP_METRICS_ADDR: { value: ':9464', check: (cfg) => expect(cfg.metricsHttp).toEqual({ host: undefined, port: 9464 }) },
   APP_QUEUE_DEGRADED_AGE: { value: '2m', check: (cfg) => expect(cfg.queueHealth.degradedAgeMs).toBe(120_000) },
   APP_QUEUE_UNHEALTHY_AGE: { value: '10m', check: (cfg) => expect(cfg.queueHealth.unhealthyAgeMs).toBe(600_000) },
   APP_QUEUE_DEGRADED_BACKLOG: { value: '50', check: (cfg) => expect(cfg.queueHealth.degradedBacklog).toBe(50) },
   APP_QUEUE_UNHEALTHY_BACKLOG: { value: '500', check: (cfg) => expect(cfg.queueHealth.unhealthyBacklog).toBe(500) },
-  APP_WEBHOOK_SECRET: { value: 'hmac-key', check: (cfg) => expect(cfg.webhookSecret).toBe('hmac-key') },
+  APP_WEBHOOK_SECRET: { value: 'hmac-key', check: (cfg) => expect(cfg.webhook.secret).toBe('hmac-key') },
   APP_HTTP_DENY_CIDRS: {
     value: '10.0.0.0/8,192.168.0.0/16',
     check: (cfg) => expect(cfg.httpDenyCidrs).toEqual(['10.0.0.0/8', '192.168.0.0/16']),
@@ -285,7 +287,7 @@ describe('environment variables', () => {
     const cfg = load({ MYSQL_DSN: '', REDIS_ADDR: '', APP_WEBHOOK_SECRET: '' });
     expect(cfg.mysql).toBeUndefined();
     expect(cfg.redis).toBeUndefined();
-    expect(cfg.webhookSecret).toBeUndefined();
+    expect(cfg.webhook.secret).toBeUndefined();
   });
 
   it('splits :port, host:port and [v6]:port addresses', () => {
@@ -457,14 +459,14 @@ describe('redaction', () => {
       mysql: { dsn: string; poolSize: number };
       redis: { host: string; password: string };
       apiTokens: string[];
-      webhookSecret: string;
+      webhook: { secret: string };
     };
     expect(red.mysql.dsn).toBe('mysql://vigil:***@db.example:3306/vigil');
     expect(red.mysql.poolSize).toBe(10);
     expect(red.redis.password).toBe('***');
     expect(red.redis.host).toBe('redis.example');
     expect(red.apiTokens).toEqual(['***', '***']);
-    expect(red.webhookSecret).toBe('***');
+    expect(red.webhook.secret).toBe('***');
   });
 
   it('leaves no secret in the JSON that would be logged', () => {
@@ -481,13 +483,13 @@ describe('redaction', () => {
     redactConfig(cfg);
     expect(cfg.mysql?.dsn).toBe(secrets.MYSQL_DSN);
     expect(cfg.redis?.password).toBe(secrets.REDIS_PASSWORD);
-    expect(cfg.webhookSecret).toBe(secrets.APP_WEBHOOK_SECRET);
+    expect(cfg.webhook.secret).toBe(secrets.APP_WEBHOOK_SECRET);
   });
 
   it('keeps unset secrets unset rather than pretending they exist', () => {
-    const red = redactConfig(load({ REDIS_ADDR: 'r:6379' })) as { redis: { password?: string }; webhookSecret?: string };
+    const red = redactConfig(load({ REDIS_ADDR: 'r:6379' })) as { redis: { password?: string }; webhook: { secret?: string } };
     expect(red.redis.password).toBeUndefined();
-    expect(red.webhookSecret).toBeUndefined();
+    expect(red.webhook.secret).toBeUndefined();
   });
 
   it('redactDsn masks percent-encoded passwords and fully masks what it cannot parse', () => {

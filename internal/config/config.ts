@@ -44,7 +44,7 @@ export interface Config {
     readonly consumerIdleMs: number;
     readonly retentionBatch: number;
   };
-  readonly webhookSecret: string | undefined;
+  readonly webhook: { readonly secret: string | undefined; readonly maxAttempts: number; readonly retryBaseDelayMs: number };
   readonly httpDenyCidrs: readonly string[];
   /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
   readonly metricsHttp: { readonly host: string | undefined; readonly port: number } | undefined;
@@ -100,7 +100,11 @@ export function toConfig(raw: RawConfig): Config {
       consumerIdleMs: raw.housekeeping.consumer_idle,
       retentionBatch: raw.housekeeping.retention_batch,
     },
-    webhookSecret: app.webhook_secret,
+    webhook: {
+      secret: app.webhook_secret,
+      maxAttempts: app.webhook_max_attempts,
+      retryBaseDelayMs: app.webhook_retry_base_delay,
+    },
     httpDenyCidrs: app.http_deny_cidrs,
     metricsHttp: app.metrics_addr === undefined ? undefined : toHttpAddr(app.metrics_addr),
   });

@@ -20,6 +20,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     mysql: config.mysql && { ...config.mysql, dsn: redactDsn(config.mysql.dsn) },
     redis: config.redis && { ...config.redis, password: config.redis.password === undefined ? undefined : MASK },
     apiTokens: config.apiTokens.map(() => MASK),
-    webhookSecret: config.webhookSecret === undefined ? undefined : MASK,
+    webhook: { ...config.webhook, secret: config.webhook.secret === undefined ? undefined : MASK },
   };
 }

@@ -58,6 +58,10 @@ export const configSchema = z
         queue_unhealthy_backlog: int(1, 100_000_000).default(10_000),
         /** HMAC key for signing webhook bodies. */
         webhook_secret: optionalString(),
+        /** Delivery attempts of one webhook notification before it is given up. Default 8. */
+        webhook_max_attempts: int(1, 100).default(8),
+        /** Delay before the second delivery attempt; it doubles each time, up to 10 min. Default 5s. */
+        webhook_retry_base_delay: duration({ min: 1 }).default(5000),
         /** Addresses the `http` type must never fetch (CIDRs). Default: link-local and metadata ranges. */
         http_deny_cidrs: list()
           .refine((cidrs) => cidrs.every(isCidr), { message: 'must be a comma-separated list of CIDRs such as 169.254.0.0/16' })
@@ -144,6 +148,8 @@ export const ENV_VARS = {
   APP_QUEUE_DEGRADED_BACKLOG: ['app', 'queue_degraded_backlog'],
   APP_QUEUE_UNHEALTHY_BACKLOG: ['app', 'queue_unhealthy_backlog'],
   APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
+  APP_WEBHOOK_MAX_ATTEMPTS: ['app', 'webhook_max_attempts'],
+  APP_WEBHOOK_RETRY_BASE_DELAY: ['app', 'webhook_retry_base_delay'],
   APP_HTTP_DENY_CIDRS: ['app', 'http_deny_cidrs'],
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
 } as const satisfies Record<string, readonly [string, string]>;

@@ -77,7 +77,13 @@ export class HandlerRegistry {
     if (result.success) return { ok: true, payload: result.data as Record<string, unknown> };
     return {
       ok: false,
-      issues: result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+      // A strict object reports unknown keys as one issue at the object itself; name each key instead, so that
+      // a 400 says `payload.extra` rather than just `payload`.
+      issues: result.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: 'is not a known field' }))
+          : [{ path: issue.path.map(String).join('.'), message: issue.message }],
+      ),
     };
   }
 }

@@ -16,8 +16,9 @@ export interface NotifierConfig {
   intervalMs: number;
   /** Deliveries in flight at once per process; they never use the worker pool. */
   concurrency: number;
-  /** Attempts before a notification is given up as failed. */
+  /** Attempts before a notification is given up as failed (APP_WEBHOOK_MAX_ATTEMPTS, default 8). */
   maxAttempts: number;
+  /** Backoff between attempts (APP_WEBHOOK_RETRY_BASE_DELAY, default 5s, doubling up to 10 min). */
   retry: RetryPolicy;
   /** APP_WEBHOOK_SECRET: signs bodies with HMAC-SHA256 when set. */
   secret: string | undefined;
@@ -32,6 +33,8 @@ export interface NotifierConfig {
 export class Notifier {
   private readonly ticker: Ticker;
   private readonly controller = new AbortController();
+  /** Deliveries in flight; each tick claims only what room is left, so one slow receiver holds up no other. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: { store: Store; policy: OutboundPolicy; clock: Clock; logger: Logger },
@@ -44,27 +47,40 @@ export class Notifier {
     this.ticker.start();
   }
 
+  /** Stops claiming, aborts deliveries in flight (their leases expire and another attempt follows). */
   async stop(): Promise<void> {
     this.controller.abort();
     await this.ticker.stop();
+    await Promise.all(this.inFlight);
   }
 
-  /** Delivers everything due now. Returns how many attempts were made. */
+  /** Starts deliveries for everything due now, up to the free concurrency. Returns how many were started. */
   async runOnce(): Promise<number> {
-    let attempts = 0;
-    for (;;) {
-      if (this.controller.signal.aborted) return attempts;
+    let started = 0;
+    while (!this.controller.signal.aborted) {
+      const room = this.config.concurrency - this.inFlight.size;
+      if (room <= 0) break;
       const claimed = await notificationClaimDue(this.deps.store, {
         now: new Date(this.deps.clock.now()),
-        limit: this.config.concurrency,
+        limit: room,
         // Long enough for a delivery and its record; a process that dies mid-delivery frees it after this.
         leaseMs: this.config.timeoutMs * 2,
       });
-      if (claimed.length === 0) return attempts;
-      await Promise.all(claimed.map((n) => this.deliver(n)));
-      attempts += claimed.length;
-      if (claimed.length < this.config.concurrency) return attempts;
+      for (const notification of claimed) {
+        const delivery = this.deliver(notification)
+          .catch((err: unknown) => this.deps.logger.warn({ err, notificationId: notification.id }, 'recording a delivery failed'))
+          .finally(() => this.inFlight.delete(delivery));
+        this.inFlight.add(delivery);
+      }
+      started += claimed.length;
+      if (claimed.length < room) break;
     }
+    return started;
+  }
+
+  /** Resolves when every delivery started so far has been recorded (for tests). */
+  async idle(): Promise<void> {
+    await Promise.all(this.inFlight);
   }
 
   private async deliver(notification: ClaimedNotification): Promise<void> {

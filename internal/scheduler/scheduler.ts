@@ -54,8 +54,8 @@ export interface SchedulerConfig {
   /** APP_SHUTDOWN_TIMEOUT, ms. */
   shutdownTimeoutMs: number;
   retry: RetryPolicy;
-  /** APP_WEBHOOK_SECRET. */
-  webhookSecret: string | undefined;
+  /** Webhook delivery: APP_WEBHOOK_SECRET, APP_WEBHOOK_MAX_ATTEMPTS, APP_WEBHOOK_RETRY_BASE_DELAY. */
+  webhook: { secret: string | undefined; maxAttempts: number; retryBaseDelayMs: number };
   /** Stream trimming, retention and consumer cleanup; run by every scheduler, each job safe to run concurrently. */
   housekeeping: HousekeepingConfig;
 }
@@ -135,9 +135,9 @@ export class Scheduler {
       {
         intervalMs: Math.max(config.intervalMs, 100),
         concurrency: 10,
-        maxAttempts: 5,
-        retry: config.retry,
-        secret: config.webhookSecret,
+        maxAttempts: config.webhook.maxAttempts,
+        retry: { baseMs: config.webhook.retryBaseDelayMs, maxMs: Math.max(config.webhook.retryBaseDelayMs, 600_000) },
+        secret: config.webhook.secret,
         timeoutMs: 10_000,
       },
     );
