@@ -18,6 +18,7 @@ import {
   redisServerPid,
   round,
   scaled,
+  spawnEntry,
   spawnNode,
   streamName,
   vigilEnv,
@@ -112,7 +113,7 @@ async function startVigil(): Promise<Server> {
   const db = await createBenchDatabase('api_vigil');
   const stream = streamName('api');
   const port = await freePort();
-  const child = spawnNode('vigil-api', 'cmd/api/main.ts', [], {
+  const child = spawnEntry('vigil-api', 'cmd/api/main.ts', [], {
     env: vigilEnv({
       dsn: db.dsn,
       stream,
@@ -142,7 +143,7 @@ async function startBaseline(): Promise<Server> {
   const db = await createBenchDatabase('api_baseline');
   const stream = streamName('api_baseline');
   const port = await freePort();
-  const child = spawnNode('baseline', 'bench/baseline-server.ts', [], {
+  const child = spawnEntry('baseline', 'bench/baseline-server.ts', [], {
     env: { MYSQL_DSN: db.dsn, REDIS_ADDR: process.env.VIGIL_TEST_REDIS_ADDR ?? '127.0.0.1:6379', STREAM: stream, PORT: String(port), MYSQL_POOL_SIZE: '10' },
   });
   await child.waitForLine(/^READY/);

@@ -24,7 +24,7 @@ import {
   REDIS_ADDR,
   round,
   scaled,
-  spawnNode,
+  spawnEntry,
   streamName,
   vigilEnv,
   vigilNodeFlags,
@@ -50,7 +50,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
   try {
     const loaded = await insertTasks(db.pool, { count: tasks, status: 'paused', every: 3600, slotOf: () => new Date() });
     if (loaded.count !== tasks) throw new Error(`inserted ${loaded.count} tasks, wanted ${tasks}`);
-    const child = spawnNode(`scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
+    const child = spawnEntry(`scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
       env: vigilEnv({
         dsn: db.dsn,
         stream,
@@ -117,7 +117,7 @@ async function bullBurnDown(work: 'durable' | 'noop', tasks: number, pids: { mys
       }
       await queue.addBulk(jobs);
     }
-    const child = spawnNode(`bullmq-${work}`, 'bench/bullmq-worker.ts', [], {
+    const child = spawnEntry(`bullmq-${work}`, 'bench/bullmq-worker.ts', [], {
       env: {
         QUEUE: queueName,
         REDIS_ADDR,

@@ -16,7 +16,7 @@ import {
   round,
   scaled,
   sleep,
-  spawnNode,
+  spawnEntry,
   streamName,
   summarize,
   vigilEnv,
@@ -44,11 +44,11 @@ async function measureMode(mode: 'stream' | 'polling', tasks: number, warmup: nu
   const stream = streamName(`latency_${mode}`);
   const port = await freePort();
   const env = (extra: Record<string, string>) => vigilEnv({ dsn: db.dsn, stream, mode, extra });
-  const scheduler = spawnNode(`latency-scheduler-${mode}`, 'bench/vigil-process.ts', ['scheduler'], {
+  const scheduler = spawnEntry(`latency-scheduler-${mode}`, 'bench/vigil-process.ts', ['scheduler'], {
     env: env({}),
     nodeFlags: vigilNodeFlags(`latency-${mode}-scheduler`),
   });
-  const api = spawnNode(`latency-api-${mode}`, 'bench/vigil-process.ts', ['api'], {
+  const api = spawnEntry(`latency-api-${mode}`, 'bench/vigil-process.ts', ['api'], {
     env: env({ APP_RUN_SCHEDULER: 'false', APP_HTTP_ADDR: `127.0.0.1:${port}` }),
     toFile: true,
     nodeFlags: vigilNodeFlags(`latency-${mode}-api`),

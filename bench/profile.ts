@@ -31,7 +31,7 @@ function areaOf(url: string, name: string): string {
     const rest = path.slice(nm + 14).split('/');
     return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? '?');
   }
-  const rel = relative(ROOT, path);
+  const rel = relative(ROOT, path).replace(/^bench\/\.build\//, '');
   const parts = rel.split('/');
   return parts[0] === 'internal' ? `vigil:${parts[1]}` : rel;
 }

@@ -8,7 +8,8 @@
  *
  * Environment: BENCH_SCALE (multiplies sizes and durations; 0.1 for a quick check), BENCH_PROFILE=1 (--cpu-prof
  * on the Vigil children, summarised after each benchmark), BENCH_KEEP_LOGS=1, BENCH_VERBOSE=1,
- * BENCH_VIGIL_LOG_LEVEL (default info, Vigil's own default).
+ * BENCH_VIGIL_LOG_LEVEL (default info, Vigil's own default), BENCH_RUNTIME=tsx (run the children through tsx
+ * instead of compiling them into bench/.build first).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,8 +22,10 @@ import {
   type BenchOutcome,
   PROFILE,
   RESULTS_DIR,
+  RUNTIME,
   SCALE,
   machineInfo,
+  prepareRuntime,
   removeLogDir,
   stopAllChildren,
   writeResult,
@@ -56,9 +59,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const selected = names.length > 0 ? names : Object.keys(BENCHMARKS);
+  prepareRuntime();
   const machine = await machineInfo();
   process.stdout.write(
-    `vigil bench: ${selected.join(', ')} | BENCH_SCALE=${SCALE} | ${machine.cpus} × ${machine.cpuModel} | node ${machine.node} | ` +
+    `vigil bench: ${selected.join(', ')} | BENCH_SCALE=${SCALE} | children: ${RUNTIME} | ${machine.cpus} × ${machine.cpuModel} | node ${machine.node} | ` +
       `MySQL ${machine.mysql} | Redis ${machine.redis} | load ${machine.loadAvgAtStart.join(' ')}\n`,
   );
   let failures = 0;

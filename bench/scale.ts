@@ -24,7 +24,7 @@ import {
   SCALE,
   scaled,
   sleep,
-  spawnNode,
+  spawnEntry,
   streamName,
   summarize,
   vigilEnv,
@@ -61,7 +61,7 @@ async function measureMode(mode: 'stream' | 'polling', pids: { mysql?: number; r
     const loaded = await insertTasks(db.pool, { count: tasks, status: 'paused', every, slotOf: () => new Date() });
     if (loaded.count !== tasks) throw new Error(`inserted ${loaded.count} tasks, wanted ${tasks}`);
     const loadSeconds = (Date.now() - loadStart) / 1000;
-    const child = spawnNode(`scale-scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
+    const child = spawnEntry(`scale-scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
       env: vigilEnv({ dsn: db.dsn, stream, mode }),
       nodeFlags: vigilNodeFlags(`scale-${mode}`),
     });

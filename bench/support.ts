@@ -24,6 +24,41 @@ export const REDIS_ADDR = process.env.VIGIL_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
 export const SCALE = positiveNumber(process.env.BENCH_SCALE, 1);
 /** BENCH_PROFILE=1 runs the Vigil children with --cpu-prof and summarises the profiles. */
 export const PROFILE = process.env.BENCH_PROFILE === '1';
+/**
+ * How children run: `dist` (default) compiles cmd/, internal/ and the bench children with tsc into bench/.build
+ * and runs plain JavaScript, as production does (Dockerfile, make run-api); `tsx` runs the TypeScript through tsx,
+ * which costs about 50 MB of RSS per process and start-up time, but no build.
+ */
+export const RUNTIME: 'dist' | 'tsx' = process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
+const BUILD_DIR = join(ROOT, 'bench', '.build');
+
+/** Compiles the children once per run when RUNTIME is dist (type checking is `make lint`'s job). */
+export function prepareRuntime(): void {
+  if (RUNTIME !== 'dist') return;
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.build.json'), '--noCheck'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** The script to run for a TypeScript entry point (relative to the repository), by RUNTIME. */
+export function entryPoint(tsPath: string): { script: string; tsx: boolean } {
+  if (RUNTIME === 'tsx') return { script: tsPath, tsx: true };
+  return { script: join(BUILD_DIR, tsPath.replace(/\.ts$/, '.js')), tsx: false };
+}
+
+/**
+ * Extra environment for every Vigil child, as JSON (for experiments such as '{"MYSQL_POOL_SIZE":"50"}'); it
+ * overrides the benchmark's own settings, and is recorded in the results.
+ */
+export const VIGIL_ENV_OVERRIDES: Record<string, string> = parseOverrides(process.env.BENCH_VIGIL_ENV);
+
+function parseOverrides(text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === '') return {};
+  const parsed = JSON.parse(text) as unknown;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('BENCH_VIGIL_ENV must be a JSON object');
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
 /** Log level of the Vigil children (their default, info, unless BENCH_VIGIL_LOG_LEVEL says otherwise). */
 export const VIGIL_LOG_LEVEL = process.env.BENCH_VIGIL_LOG_LEVEL ?? 'info';
 
@@ -303,6 +338,12 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** Starts a TypeScript entry point (compiled or through tsx, by RUNTIME) and tracks it until it exits. */
+export function spawnEntry(name: string, tsPath: string, args: string[], options: SpawnOptions): BenchChild {
+  const { script, tsx } = entryPoint(tsPath);
+  return spawnNode(name, script, args, { ...options, tsx });
+}
+
 /** Starts `node [flags] <script> [args]` (TypeScript through tsx unless told) and tracks it until it exits. */
 export function spawnNode(name: string, script: string, args: string[], options: SpawnOptions): BenchChild {
   const flags = [...(options.nodeFlags ?? []), ...(options.tsx === false ? [] : ['--import', 'tsx'])];
@@ -410,6 +451,7 @@ export function vigilEnv(params: {
     APP_LOG_LEVEL: VIGIL_LOG_LEVEL,
     APP_SHUTDOWN_TIMEOUT: '10s',
     ...params.extra,
+    ...VIGIL_ENV_OVERRIDES,
   };
 }
 
@@ -634,6 +676,8 @@ export function writeResult(name: string, machine: MachineInfo, outcome: BenchOu
     date: startedAt.toISOString(),
     durationSeconds: round((Date.now() - startedAt.getTime()) / 1000, 1),
     scale: SCALE,
+    runtime: RUNTIME,
+    vigilEnvOverrides: VIGIL_ENV_OVERRIDES,
     machine: { ...machine, loadAvgAtEnd: loadavg().map((l) => round(l, 2)) },
     figures,
     details: outcome.details,

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { HandlerRegistry } from '../handlers/index.js';
 import {
-  deadLetterJsonSchema,
   deadLetterListJsonSchema,
   deadLetterListQuerySchema,
   notificationListJsonSchema,

@@ -2,7 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import { toError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import { type Store, type Task, isStoreError, taskGetByIdempotencyKey, taskInsert } from '../store/index.js';
+import { type Store, type Task, isStoreError, retryOnBusy, taskGetByIdempotencyKey, taskInsert } from '../store/index.js';
 import { idempotencyConflict } from './idempotency.js';
 import type { QueuedVia, TaskDispatcher } from './ports.js';
 import type { TaskCreateInput } from './task-input.js';
@@ -45,14 +45,16 @@ export async function createTask(deps: CreateTaskDeps, request: CreateTaskReques
   const ttl = deps.dispatcher.queueMarkTtlMs;
   let task: Task;
   try {
-    task = await taskInsert(deps.store, {
-      ...request.input,
-      nextRunAt: now,
-      queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl),
-      idempotencyKey,
-      requestHash: idempotencyKey === null ? null : request.requestHash,
-      now,
-    });
+    task = await retryOnBusy(() =>
+      taskInsert(deps.store, {
+        ...request.input,
+        nextRunAt: now,
+        queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl),
+        idempotencyKey,
+        requestHash: idempotencyKey === null ? null : request.requestHash,
+        now,
+      }),
+    );
   } catch (err) {
     // Two requests with the same key raced past the lookup; the unique key let one insert win. Answer as if this
     // request had arrived second, which it did.

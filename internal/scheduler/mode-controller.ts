@@ -33,7 +33,7 @@ export class ModeController {
 
   constructor(
     private readonly deps: ModeControllerDeps,
-    private readonly config: { probeIntervalMs: number },
+    config: { probeIntervalMs: number },
   ) {
     this.redisState = { configured: deps.redis !== undefined, ok: false };
     this.ticker = new Ticker({ name: 'mode-controller', intervalMs: config.probeIntervalMs, tick: () => this.runOnce(), logger: deps.logger });

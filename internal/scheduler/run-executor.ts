@@ -52,7 +52,7 @@ export class RunExecutor implements JobRunner {
     private readonly config: RunExecutorConfig,
   ) {}
 
-  async execute(job: Job, poolSignal: AbortSignal): Promise<void> {
+  async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
     const { claim } = job;
     const { task } = claim;
     const startedAt = new Date(this.deps.clock.now());
@@ -69,7 +69,7 @@ export class RunExecutor implements JobRunner {
     }
 
     const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
-    const completion = await this.record(job, runId, result, effects, poolSignal);
+    const completion = await this.record(job, runId, result, effects, abandoned);
     if (completion === undefined) return;
     this.observe(task.type, result, completion);
     try {
@@ -147,14 +147,12 @@ export class RunExecutor implements JobRunner {
     runId: number,
     result: AttemptResult,
     effects: SlotEffects | undefined,
-    poolSignal: AbortSignal,
+    abandoned: AbortSignal,
   ): Promise<SlotCompletion | undefined> {
     let wait = 200;
     for (;;) {
-      if (poolSignal.aborted && poolSignal.reason instanceof Error && /shutdown/.test(poolSignal.reason.message)) {
-        // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
-        return undefined;
-      }
+      // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
+      if (abandoned.aborted) return undefined;
       try {
         return await slotComplete(this.deps.store, {
           claim: job.claim,
@@ -170,14 +168,13 @@ export class RunExecutor implements JobRunner {
           return undefined;
         }
         this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
-        // An aborted signal stays aborted (the lease keeper aborts runs when the store has been gone for a whole
-        // lease): waking on it would turn this back-off into a busy loop against the dead store for the rest of
-        // the outage. Once aborted, wait out the back-off; a shutdown is still seen at the top of the loop.
-        await delay(wait, poolSignal.aborted ? undefined : poolSignal);
+        // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
+        await delay(wait, abandoned);
         wait = Math.min(wait * 2, 5000);
       }
     }
   }
+
 
   private observe(type: string, result: AttemptResult, completion: SlotCompletion): void {
     const outcome: RunOutcome = completion.kind === 'lease_lost' ? 'lease_lost' : result.status;

@@ -4,7 +4,11 @@ import type { Job } from './job.js';
 
 /** Runs one job; resolves when its outcome is recorded (or given up on). */
 export interface JobRunner {
-  execute(job: Job, signal: AbortSignal): Promise<void>;
+  /**
+   * `signal` aborts this run (lease lost, or the shutdown deadline); `abandoned` aborts only at the shutdown
+   * deadline, after which nothing may be recorded: the slot is left to recovery.
+   */
+  execute(job: Job, signal: AbortSignal, abandoned: AbortSignal): Promise<void>;
 }
 
 export interface WorkerPoolConfig {
@@ -26,6 +30,8 @@ export class WorkerPool {
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
+  /** Aborted when the shutdown deadline passes with runs still going. */
+  private readonly abandon = new AbortController();
 
   constructor(
     private readonly deps: { runner: JobRunner; metrics: Metrics; logger: Logger },
@@ -93,7 +99,10 @@ export class WorkerPool {
     this.wakeRoomWaiters();
     const drained = await this.waitIdle(timeoutMs);
     const abandoned = drained ? 0 : this.running.size;
-    if (!drained) this.abortRunning('shutdown timeout: left for recovery');
+    if (!drained) {
+      this.abandon.abort(new Error('shutdown timeout: left for recovery'));
+      this.abortRunning('shutdown timeout: left for recovery');
+    }
     return { released, abandoned };
   }
 
@@ -116,7 +125,7 @@ export class WorkerPool {
       this.running.set(job, controller);
       this.deps.metrics.poolActive.set(this.running.size);
       this.deps.runner
-        .execute(job, controller.signal)
+        .execute(job, controller.signal, this.abandon.signal)
         .catch((err: unknown) => this.deps.logger.error({ err, taskId: job.claim.task.id }, 'run failed unexpectedly'))
         .finally(() => {
           this.running.delete(job);

@@ -73,6 +73,11 @@ function openMysql(options: OpenStoreOptions): Store {
     maxIdle: Math.min(options.poolSize ?? 10, 4),
     idleTimeout: 30_000,
   });
+  // Every transaction Vigil runs is short: a lock held for seconds means something is wrong elsewhere, and waiting
+  // InnoDB's default 50 s for it would stall a claim loop or an API request. Give up after 5 s (a `busy` error).
+  pool.on('connection', (connection) => {
+    connection.query('SET SESSION innodb_lock_wait_timeout = 5');
+  });
   const db = new Kysely<Database>({ dialect: translatingDialect(new MysqlDialect({ pool })) });
   return {
     db,

@@ -5,14 +5,16 @@
 export { type Db, type DialectName, type OpenStoreOptions, type Store, openStore } from './database.js';
 export { StoreError, type StoreErrorCode, isStoreError } from './errors.js';
 export { StoreMigrator, type MigrationStatus, findMigrationsDir } from './migrator.js';
-export { withTransaction } from './transaction.js';
+export { retryOnBusy, withTransaction } from './transaction.js';
 export * from './task-repo.js';
 export * from './run-repo.js';
 export * from './dead-letter-repo.js';
 export { firstSlotAfter, isComputableCron, nextSlot } from './slots.js';
 export { decodeCursor } from './mappers.js';
 export type * from './types.js';
-export * from './slot-repo.js';
+export * from './slot-claim.js';
+export * from './slot-complete.js';
+export * from './slot-queue.js';
 export * from './stats-repo.js';
 export * from './notification-repo.js';
 export * from './memory-repo.js';

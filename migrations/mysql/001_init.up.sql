@@ -33,7 +33,6 @@ CREATE TABLE tasks (
   -- Due running tasks: the poller and the publisher scan this range, then order the due rows by priority.
   KEY idx_tasks_due (status, run_after, priority),
   KEY idx_tasks_lease (lease_expires_at),
-  KEY idx_tasks_lease_owner (lease_owner),
   KEY idx_tasks_type (type)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -33,7 +33,6 @@ CREATE UNIQUE INDEX uq_tasks_idempotency_key ON tasks (idempotency_key);
 -- Due running tasks: the poller and the publisher scan this range, then order the due rows by priority.
 CREATE INDEX idx_tasks_due ON tasks (status, run_after, priority);
 CREATE INDEX idx_tasks_lease ON tasks (lease_expires_at);
-CREATE INDEX idx_tasks_lease_owner ON tasks (lease_owner);
 CREATE INDEX idx_tasks_type ON tasks (type);
 
 -- One row per attempt. The unique key makes "one attempt of a slot at a time" hold in the database too.

@@ -1,0 +1,242 @@
+import { type ExpressionBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import type { Db } from './database.js';
+import { taskFromRow } from './mappers.js';
+import { withTransaction } from './transaction.js';
+import type { Database, RunSource, Task } from './types.js';
+
+/**
+ * The slot state machine, kept on the task row so that every transition is one conditional UPDATE:
+ *
+ *            due (run_after <= now, no lease)
+ *   idle ──────────────────────────────────────► claimed (lease_token, lease_expires_at, attempts + 1)
+ *    ▲  ▲                                           │
+ *    │  │ succeeded / attempts used up: next slot   │ attempt ends
+ *    │  └───────────────────────────────────────────┤
+ *    │     failed with attempts left: run_after =   │
+ *    └──── now + backoff, pending_source = retry ◄──┘
+ *          lease expired (executor died): recovery marks the attempt failed and frees the slot the same way
+ *
+ * Every transition out of "claimed" is fenced by (id, lease_token), so a process whose lease was taken over can
+ * never record an outcome, and a slot has exactly one.
+ */
+
+/** A slot this process now holds the lease of. */
+export interface ClaimedSlot {
+  task: Task;
+  slot: Date;
+  /** The attempt number this claim is (1 for a fresh slot). */
+  attempt: number;
+  /** Why this attempt runs: retry, recovery and manual win over the channel that delivered it. */
+  source: RunSource;
+  leaseToken: string;
+}
+
+export interface ClaimParams {
+  /** This process's worker id; heartbeats extend every lease it owns. */
+  owner: string;
+  leaseToken: string;
+  leaseMs: number;
+  now: Date;
+  /** Task types this process runs, as globs; null runs every type. */
+  typePatterns: readonly string[] | null;
+}
+
+/** Polling: claims up to `limit` due tasks, highest priority first, skipping rows other processes hold. */
+export async function slotClaimDue(
+  conn: Db,
+  params: ClaimParams & { limit: number; channel: RunSource },
+): Promise<ClaimedSlot[]> {
+  if (params.limit <= 0) return [];
+  return withClaimTransaction(conn, async (trx) => {
+    const rows = await lockRows(
+      trx,
+      trx.db
+        .selectFrom('tasks')
+        .select('id')
+        .where((eb) => dueUnleased(eb, params.now))
+        .where((eb) => typeFilter(eb, params.typePatterns))
+        .orderBy('priority', 'desc')
+        .orderBy('run_after', 'asc')
+        .limit(params.limit),
+    );
+    return leaseRows(trx, rows.map((r) => Number(r.id)), params, () => params.channel);
+  });
+}
+
+export interface ClaimByIdsResult {
+  claimed: ClaimedSlot[];
+  /** Ids with no task row: the entry names a task that does not exist (or no longer does). */
+  missing: number[];
+  /** Ids whose type this process does not run; the caller hands them back for another process. */
+  notAllowed: number[];
+}
+
+/**
+ * Stream mode: claims the given tasks when they are due and free. Ids that are not due, already leased or paused
+ * are simply not claimed: their entries are duplicates, and acknowledging them loses nothing because the row,
+ * not the entry, is the source of truth.
+ */
+export async function slotClaimByIds(
+  conn: Db,
+  params: ClaimParams & { ids: readonly number[]; channelOf: (id: number) => RunSource },
+): Promise<ClaimByIdsResult> {
+  const ids = [...new Set(params.ids)];
+  if (ids.length === 0) return { claimed: [], missing: [], notAllowed: [] };
+  const claimable = (trx: Db, among: number[]) =>
+    trx.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('id', 'in', among)
+      .where((eb) => dueUnleased(eb, params.now))
+      .where((eb) => typeFilter(eb, params.typePatterns))
+      .orderBy('id', 'asc');
+  const first = await withClaimTransaction(conn, async (trx) => {
+    const rows = await lockRows(trx, claimable(trx, ids));
+    const claimed = await leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+    const rest = ids.filter((id) => !claimed.some((c) => c.task.id === id));
+    const existing =
+      rest.length === 0 ? [] : await trx.db.selectFrom('tasks').select(['id', 'type']).where('id', 'in', rest).execute();
+    return { claimed, rest, existing };
+  });
+  const { claimed, rest, existing } = first;
+  const existingIds = new Set(existing.map((r) => Number(r.id)));
+  const notAllowed =
+    params.typePatterns === null
+      ? []
+      : existing.filter((r) => !matchesAny(r.type, params.typePatterns ?? [])).map((r) => Number(r.id));
+  const missing = rest.filter((id) => !existingIds.has(id));
+  const candidates = rest.filter((id) => existingIds.has(id) && !notAllowed.includes(id));
+  if (candidates.length > 0 && conn.dialect === 'mysql') {
+    // SKIP LOCKED also passes over rows that another writer held at that instant (a publisher's scan, a PATCH,
+    // a run-now) although nobody claimed them; taking their entries for duplicates would leave the slots waiting
+    // for their queue marks to expire. Rows still free by a plain read are claimed again, waiting for the lock
+    // this time, in id order. A row claimed meanwhile by another process fails the due-and-free check once the
+    // lock is granted, so it stays unclaimed here. Nothing after the first commit may throw: its claims must
+    // reach the caller.
+    try {
+      const free = await claimable(conn, candidates).execute();
+      if (free.length > 0) {
+        const late = await withClaimTransaction(conn, async (trx) => {
+          const rows = await claimable(trx, free.map((r) => Number(r.id))).forUpdate().execute();
+          return leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+        });
+        claimed.push(...late);
+      }
+    } catch {
+      // A failed lock wait (deadlock, timeout, lost connection) leaves them unclaimed, as duplicates.
+    }
+  }
+  return { claimed, missing, notAllowed };
+}
+
+async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', { id: number }>) {
+  // SQLite has no row locks: BEGIN IMMEDIATE already serialises writers, which is its SKIP LOCKED.
+  return trx.dialect === 'mysql' ? query.forUpdate().skipLocked().execute() : query.execute();
+}
+
+/**
+ * A transaction for the scans that lock with SKIP LOCKED (claims, queue marks, recovery). On MySQL it runs at
+ * READ COMMITTED: under REPEATABLE READ, InnoDB keeps the lock of every row a scan passes, matching or not, and
+ * of the gaps between them. A publisher scanning the due range would then hold rows it does not publish (a task
+ * the API has just queued), a consumer claiming that task at the same moment would skip it and acknowledge its
+ * entry as a duplicate, and the slot would wait for its queue mark to expire; and the gap locks made inserts of
+ * new tasks deadlock with the scans. READ COMMITTED keeps only the locks of matching rows and takes no gap locks.
+ */
+export function withClaimTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  if (conn.dialect !== 'mysql') return withTransaction(conn, fn);
+  return conn.db
+    .transaction()
+    .setIsolationLevel('read committed')
+    .execute((trx) => fn({ db: trx, dialect: conn.dialect }));
+}
+
+async function leaseRows(
+  trx: Db,
+  ids: number[],
+  params: ClaimParams,
+  channelOf: (id: number) => RunSource,
+): Promise<ClaimedSlot[]> {
+  if (ids.length === 0) return [];
+  await trx.db
+    .updateTable('tasks')
+    .set((eb) => ({
+      lease_token: params.leaseToken,
+      lease_owner: params.owner,
+      lease_expires_at: new Date(params.now.getTime() + params.leaseMs),
+      attempts: eb('attempts', '+', 1),
+      queued_until: null,
+    }))
+    .where('id', 'in', ids)
+    .execute();
+  const rows = await trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).execute();
+  return rows
+    .map((row) => {
+      const task = taskFromRow(row);
+      return {
+        task,
+        slot: task.nextRunAt,
+        attempt: task.attempts,
+        source: task.pendingSource ?? channelOf(task.id),
+        leaseToken: params.leaseToken,
+      };
+    })
+    .sort((a, b) => b.task.priority - a.task.priority || a.task.runAfter.getTime() - b.task.runAfter.getTime());
+}
+
+export function dueUnleased(eb: ExpressionBuilder<Database, 'tasks'>, now: Date) {
+  return eb.and([eb('status', '=', 'running'), eb('run_after', '<=', now), eb('lease_token', 'is', null)]);
+}
+
+/**
+ * Globs (`*`, `?`) as LIKE patterns. Type names cannot contain `%` or `!` but may contain `_`, which is escaped
+ * with `!` (a backslash would need different quoting in MySQL and SQLite).
+ */
+function typeFilter(eb: ExpressionBuilder<Database, 'tasks'>, patterns: readonly string[] | null) {
+  if (patterns === null) return sql<SqlBool>`1 = 1`;
+  if (patterns.length === 0) return sql<SqlBool>`1 = 0`;
+  return eb.or(
+    patterns.map((glob) => {
+      const like = glob.replace(/_/g, '!_').replace(/\*/g, '%').replace(/\?/g, '_');
+      return sql<SqlBool>`${eb.ref('type')} LIKE ${like} ESCAPE '!'`;
+    }),
+  );
+}
+
+/** Whether a type matches one of the globs; the JavaScript twin of {@link typeFilter}. */
+export function matchesAny(type: string, patterns: readonly string[]): boolean {
+  return patterns.some((glob) => {
+    const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return re.test(type);
+  });
+}
+
+/**
+ * Extends the leases of the given tasks that this process still holds. Only tasks the worker pool holds are
+ * extended, so a claim the process gave up on expires and is recovered. Returns how many were extended.
+ */
+export async function leaseHeartbeat(
+  conn: Db,
+  params: { owner: string; taskIds: readonly number[]; leaseMs: number; now: Date },
+): Promise<number> {
+  if (params.taskIds.length === 0) return 0;
+  const result = await conn.db
+    .updateTable('tasks')
+    .set({ lease_expires_at: new Date(params.now.getTime() + params.leaseMs) })
+    .where('lease_owner', '=', params.owner)
+    .where('id', 'in', [...params.taskIds])
+    .where('lease_token', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Gives back claims that never started (a stopping process): the slot is due again at once, attempt unused. */
+export async function leaseRelease(conn: Db, params: { claims: readonly Pick<ClaimedSlot, 'task' | 'leaseToken'>[] }) {
+  for (const claim of params.claims) {
+    await conn.db
+      .updateTable('tasks')
+      .set((eb) => ({ lease_token: null, lease_owner: null, lease_expires_at: null, attempts: eb('attempts', '-', 1) }))
+      .where('id', '=', claim.task.id)
+      .where('lease_token', '=', claim.leaseToken)
+      .execute();
+  }
+}

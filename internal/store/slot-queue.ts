@@ -1,0 +1,100 @@
+import type { Db } from './database.js';
+import { dueUnleased, withClaimTransaction } from './slot-claim.js';
+import { taskFromRow, toDate } from './mappers.js';
+import { withTransaction } from './transaction.js';
+import type { RunSource, Task } from './types.js';
+
+/** Publishing marks and "run now": how a due slot gets (and stays) in the queue. */
+
+export interface DueForPublish {
+  id: number;
+  priority: number;
+  slot: Date;
+  source: RunSource;
+}
+
+/**
+ * Marks up to `limit` due, free, unqueued tasks as queued (until now + queueMarkMs) and returns them for
+ * publishing. The mark is what keeps several publishers, and the API, from publishing one slot twice; if the
+ * entry is lost, the mark expires and the task is published again.
+ */
+export async function slotMarkQueued(
+  conn: Db,
+  params: { now: Date; limit: number; queueMarkMs: number },
+): Promise<DueForPublish[]> {
+  return withClaimTransaction(conn, async (trx) => {
+    let query = trx.db
+      .selectFrom('tasks')
+      .select(['id', 'priority', 'next_run_at', 'pending_source'])
+      .where((eb) => dueUnleased(eb, params.now))
+      .where((eb) => eb.or([eb('queued_until', 'is', null), eb('queued_until', '<=', params.now)]))
+      .orderBy('priority', 'desc')
+      .orderBy('run_after', 'asc')
+      .limit(params.limit);
+    if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
+    const rows = await query.execute();
+    if (rows.length === 0) return [];
+    await trx.db
+      .updateTable('tasks')
+      .set({ queued_until: new Date(params.now.getTime() + params.queueMarkMs) })
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      priority: Number(r.priority),
+      slot: toDate(r.next_run_at),
+      source: r.pending_source ?? 'periodic',
+    }));
+  });
+}
+
+/** Clears queue marks so that the publisher offers these tasks again (used for entries handed back). */
+export async function slotUnmarkQueued(conn: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await conn.db.updateTable('tasks').set({ queued_until: null }).where('id', 'in', [...ids]).execute();
+}
+
+/**
+ * "Run now": makes the task due at `now`. A free task gets a new slot at once; a running one keeps its slot, and
+ * its completion schedules the next slot no later than `now` (it waits, it does not run beside it).
+ */
+export async function slotRunNow(
+  conn: Db,
+  params: { id: number; now: Date; /** The queue mark to set when the caller publishes the slot. */ queuedUntil: Date | null },
+): Promise<Task | undefined> {
+  return withTransaction(conn, (trx) => slotRunNowIn(trx, params));
+}
+
+/** {@link slotRunNow} inside a transaction the caller holds (a dead-letter replay, for one). */
+export async function slotRunNowIn(
+  trx: Db,
+  params: { id: number; now: Date; queuedUntil: Date | null },
+): Promise<Task | undefined> {
+  let query = trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id);
+  if (trx.dialect === 'mysql') query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (row === undefined) return undefined;
+  if (row.status !== 'running') return taskFromRow(row);
+  // A running slot keeps its place; a slot waiting for a retry keeps its slot and attempts (run now only brings
+  // the retry forward); a free task gets a new slot now.
+  const update =
+    row.lease_token !== null
+      ? { manual_run_at: params.now }
+      : Number(row.attempts) > 0
+        ? { run_after: params.now, pending_source: 'manual' as const, queued_until: params.queuedUntil }
+        : {
+            next_run_at: params.now,
+            run_after: params.now,
+            attempts: 0,
+            pending_source: 'manual' as const,
+            queued_until: params.queuedUntil,
+            manual_run_at: null,
+          };
+  await trx.db.updateTable('tasks').set(update).where('id', '=', params.id).execute();
+  const updated = await trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id).executeTakeFirstOrThrow();
+  return taskFromRow(updated);
+}
