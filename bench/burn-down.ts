@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import {
   type BenchOutcome,
   CpuMeter,
+  countersPer,
   type Figure,
   createBenchDatabase,
   deleteKeysContaining,
@@ -24,6 +25,7 @@ import {
   REDIS_ADDR,
   round,
   scaled,
+  serverCounters,
   spawnEntry,
   streamName,
   vigilEnv,
@@ -41,6 +43,8 @@ interface BurnResult {
   /** From the first run's start to the last run's end (stream and polling only). */
   activeSeconds?: number;
   cpu: Record<string, { cpuSeconds: number; coreShare: number } | null>;
+  /** Server statements, fsyncs and Redis commands per job (server-wide counters; see serverCounters). */
+  perJob: Record<string, number>;
   check?: { runs: number; distinctTasks: number; retries: number; deadLetters: number };
 }
 
@@ -63,6 +67,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
     try {
       await child.waitForLine(/"msg":"scheduler started"/);
       const meter = new CpuMeter({ scheduler: child.pid, mysql: pids.mysql, redis: pids.redis });
+      const before = await serverCounters();
       const slot = new Date();
       await db.pool.query(`UPDATE tasks SET status = 'running', next_run_at = ?, run_after = ?`, [slot, slot]);
       const t0 = Date.now();
@@ -75,6 +80,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
         { timeoutMs: Math.max(120_000, tasks * 20), intervalMs: 200, message: `${tasks} succeeded runs (${mode})` },
       );
       const cpu = meter.end();
+      const perJob = countersPer(before, await serverCounters(), tasks);
       const stats = await queryOne<{ runs: number; tasks: number; retries: number; first: Date; last: Date }>(
         db.pool,
         `SELECT COUNT(*) AS runs, COUNT(DISTINCT task_id) AS tasks, SUM(attempt > 1) AS retries,
@@ -89,6 +95,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
         jobsPerSecond: round(tasks / seconds, 0),
         activeSeconds: round((stats.last.getTime() - stats.first.getTime()) / 1000, 2),
         cpu,
+        perJob,
         check: { runs: Number(stats.runs), distinctTasks: Number(stats.tasks), retries: Number(stats.retries ?? 0), deadLetters: Number(dead.c) },
       };
     } finally {
@@ -131,9 +138,11 @@ async function bullBurnDown(work: 'durable' | 'noop', tasks: number, pids: { mys
     try {
       await child.waitForLine(/^READY/);
       const meter = new CpuMeter({ worker: child.pid, mysql: pids.mysql, redis: pids.redis });
+      const before = await serverCounters();
       child.child.stdin?.write('GO\n');
       const done = await child.waitForLine(/^DONE /, Math.max(120_000, tasks * 20));
       const cpu = meter.end();
+      const perJob = countersPer(before, await serverCounters(), tasks);
       const failed = child.tail(2000).filter((l) => l.startsWith('FAILED')).length;
       if (failed > 0) throw new Error(`${failed} BullMQ jobs failed: ${child.tail(2000).find((l) => l.startsWith('FAILED'))}`);
       const [, t0, tEnd] = done.split(' ').map(Number) as [number, number, number];
@@ -143,7 +152,7 @@ async function bullBurnDown(work: 'durable' | 'noop', tasks: number, pids: { mys
         const runs = await queryOne<{ runs: number; tasks: number }>(db.pool, 'SELECT COUNT(*) AS runs, COUNT(DISTINCT task_id) AS tasks FROM task_runs');
         check = { runs: Number(runs.runs), distinctTasks: Number(runs.tasks), retries: 0, deadLetters: 0 };
       }
-      return { label: `bullmq-${work}`, tasks, seconds: round(seconds, 2), jobsPerSecond: round(tasks / seconds, 0), cpu, ...(check ? { check } : {}) };
+      return { label: `bullmq-${work}`, tasks, seconds: round(seconds, 2), jobsPerSecond: round(tasks / seconds, 0), cpu, perJob, ...(check ? { check } : {}) };
     } finally {
       await child.stop();
     }
@@ -168,7 +177,6 @@ export async function runBurnDown(): Promise<BenchOutcome> {
     process.stderr.write(`burn-down: bullmq ${work} ${results[`bullmq-${work}`]?.jobsPerSecond} jobs/s\n`);
   }
   const rate = (label: string) => results[label]?.jobsPerSecond ?? Number.NaN;
-  const share = (label: string, proc: string) => results[label]?.cpu[proc]?.coreShare ?? null;
   for (const mode of ['stream', 'polling']) {
     const check = results[mode]?.check;
     if (check !== undefined && (check.runs !== tasks || check.distinctTasks !== tasks || check.deadLetters !== 0)) {
@@ -184,13 +192,28 @@ export async function runBurnDown(): Promise<BenchOutcome> {
     { metric: 'Vigil polling', value: rate('polling'), unit: 'jobs/s', note: `${results.polling?.seconds} s from t0 to the last run, ${results.polling?.activeSeconds} s from the first start` },
     { metric: 'BullMQ durable (c=50)', value: rate('bullmq-durable'), unit: 'jobs/s' },
     { metric: 'BullMQ no-op (c=50)', value: rate('bullmq-noop'), unit: 'jobs/s' },
-    { metric: 'stream: scheduler CPU (cores)', value: share('stream', 'scheduler'), unit: '' },
-    { metric: 'stream: MySQL server CPU (cores)', value: share('stream', 'mysql'), unit: '' },
-    { metric: 'polling: scheduler CPU (cores)', value: share('polling', 'scheduler'), unit: '' },
-    { metric: 'polling: MySQL server CPU (cores)', value: share('polling', 'mysql'), unit: '' },
-    { metric: 'BullMQ durable: worker CPU (cores)', value: share('bullmq-durable', 'worker'), unit: '' },
-    { metric: 'BullMQ durable: MySQL server CPU (cores)', value: share('bullmq-durable', 'mysql'), unit: '' },
-    { metric: 'BullMQ no-op: worker CPU (cores)', value: share('bullmq-noop', 'worker'), unit: '' },
+    ...(['stream', 'polling', 'bullmq-durable', 'bullmq-noop'] as const).flatMap((label): Figure[] => {
+      const r = results[label];
+      const proc = label.startsWith('bullmq') ? 'worker' : 'scheduler';
+      const perJobMs = (name: string) => {
+        const cpu = r?.cpu[name];
+        return cpu === undefined || cpu === null || r === undefined ? null : round((cpu.cpuSeconds * 1000) / r.tasks, 2);
+      };
+      const rows: Figure[] = [
+        { metric: `${label}: ${proc} CPU per job`, value: perJobMs(proc), unit: 'ms' },
+        { metric: `${label}: MySQL server CPU per job`, value: perJobMs('mysql'), unit: 'ms' },
+        { metric: `${label}: Redis server CPU per job`, value: perJobMs('redis'), unit: 'ms' },
+      ];
+      if (label !== 'bullmq-noop') {
+        rows.push(
+          { metric: `${label}: MySQL statements per job`, value: r?.perJob['mysql.Questions'] ?? null, unit: '' },
+          { metric: `${label}: MySQL COMMIT statements per job`, value: r?.perJob['mysql.Com_commit'] ?? null, unit: '' },
+          { metric: `${label}: InnoDB fsyncs per job`, value: r?.perJob['mysql.Innodb_data_fsyncs'] ?? null, unit: '' },
+        );
+      }
+      rows.push({ metric: `${label}: Redis commands per job`, value: r?.perJob['redis.commands'] ?? null, unit: '' });
+      return rows;
+    }),
   ];
   return { figures, details: { tasks, poolSize: POOL_SIZE, results } };
 }

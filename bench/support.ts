@@ -267,6 +267,33 @@ export async function mysqlServerPid(): Promise<number | undefined> {
   }
 }
 
+const MYSQL_COUNTERS = ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_commit', 'Innodb_data_fsyncs'] as const;
+
+/**
+ * Server-wide counters (MySQL statements and fsyncs, Redis commands), to count what one run cost the servers.
+ * They count every client: on a shared server other people's tests add to them, so read them as upper bounds
+ * there, and as exact figures with throwaway servers (VIGIL_TEST_FORCE_LOCAL=1 make bench).
+ */
+export async function serverCounters(): Promise<Record<string, number>> {
+  const conn = await createConnection({ uri: ADMIN_DSN });
+  const redis = connectRedis();
+  try {
+    const [rows] = await conn.query(`SHOW GLOBAL STATUS WHERE Variable_name IN (${MYSQL_COUNTERS.map(() => '?').join(', ')})`, [...MYSQL_COUNTERS]);
+    const out: Record<string, number> = {};
+    for (const row of rows as { Variable_name: string; Value: string }[]) out[`mysql.${row.Variable_name}`] = Number(row.Value);
+    out['redis.commands'] = Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? Number.NaN);
+    return out;
+  } finally {
+    await conn.end();
+    redis.disconnect();
+  }
+}
+
+/** The counters spent between two snapshots, per unit of work (for example per job). */
+export function countersPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, round(((after[k] ?? 0) - (before[k] ?? 0)) / Math.max(1, units), 2)]));
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {

@@ -299,7 +299,7 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       ['an unknown status', validTask({ status: 'stopped' }), 'status'],
       ['an unknown type', validTask({ type: 'teleport' }), 'type'],
       ['a payload that is not an object', validTask({ payload: [1, 2] }), 'payload'],
-      ['a payload noop refuses', validTask({ payload: { url: 'https://example.com' } }), 'payload'],
+      ['a payload field noop does not know', validTask({ payload: { url: 'https://example.com' } }), 'payload.url'],
       ['a payload with a bad url', validTask({ type: 'probe', payload: { url: 'not a url' } }), 'payload.url'],
       ['a payload without its required url', validTask({ type: 'probe', payload: {} }), 'payload.url'],
       ['a webhook that is not http', validTask({ notify: { webhook_url: 'ftp://x.example/a', on: ['up'] } }), 'notify.webhook_url'],
@@ -542,7 +542,7 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       const task = await create({ name: 'retyped' });
       expectError(await api.patch(`/tasks/${task.id}`).send({ type: 'probe' }), 400, 'validation_failed', 'payload.url');
       expectError(await api.patch(`/tasks/${task.id}`).send({ type: 'teleport' }), 400, 'validation_failed', 'type');
-      expectError(await api.patch(`/tasks/${task.id}`).send({ payload: { url: 'https://example.com' } }), 400, 'validation_failed', 'payload');
+      expectError(await api.patch(`/tasks/${task.id}`).send({ payload: { url: 'https://example.com' } }), 400, 'validation_failed', 'payload.url');
       expect((await taskGetById(store, task.id))?.type).toBe('noop');
 
       const retyped = await api.patch(`/tasks/${task.id}`).send({ type: 'probe', payload: { url: 'https://example.com' } });
