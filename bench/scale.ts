@@ -164,11 +164,13 @@ export async function runScale(): Promise<BenchOutcome> {
     figures.push(
       { metric: `${mode}: lateness p99`, value: round(r.lateness.p99 / 1000, 2), unit: 's', target: { op: '<=', value: 1 } },
       { metric: `${mode}: scheduler peak RSS`, value: r.scheduler.peakRssMb, unit: 'MB', target: { op: '<=', value: 300 } },
-      { metric: `${mode}: executions`, value: r.executionsPerSecond, unit: '/s', target: { op: '>=', value: round(r.tasks / r.everySeconds, 0) } },
+      // Not one of the issue's targets: what the schedule asks for (N tasks / period), to show whether it keeps up.
+      { metric: `${mode}: executions per second (schedule: N/period)`, value: r.executionsPerSecond, unit: '/s', target: { op: '>=', value: round(r.tasks / r.everySeconds, 0) } },
       { metric: `${mode}: lateness p50`, value: round(r.lateness.p50 / 1000, 2), unit: 's' },
       { metric: `${mode}: lateness max`, value: round(r.lateness.max / 1000, 2), unit: 's' },
       { metric: `${mode}: missed slots`, value: r.missedSlots, unit: '', target: { op: '<=', value: 0 } },
       { metric: `${mode}: scheduler CPU (share of one core)`, value: r.scheduler.coreShare, unit: '' },
+      { metric: `${mode}: scheduler CPU per execution`, value: r.scheduler.cpuSeconds === null ? null : round((r.scheduler.cpuSeconds * 1000) / Math.max(1, r.executions), 2), unit: 'ms' },
       { metric: `${mode}: MySQL server CPU (share of one core)`, value: r.mysqlCoreShare, unit: '' },
     );
   }

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { decodeCursor, deadLetterFromRow, encodeCursor } from './mappers.js';
+import { deadLetterFromRow, decodeCursor, pageOf } from './mappers.js';
 import type { DeadLetter, DeadLetterReason, JsonObject, Page } from './types.js';
 
 export interface DeadLetterInsertParams {
@@ -41,9 +41,7 @@ export async function deadLetterList(
   if (before !== undefined) query = query.where('id', '<', before);
   if (params.reason !== undefined) query = query.where('reason', '=', params.reason);
   const rows = await query.execute();
-  const items = rows.slice(0, params.limit).map(deadLetterFromRow);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+  return pageOf(rows, params.limit, deadLetterFromRow);
 }
 
 export async function deadLetterDelete(conn: Db, id: number): Promise<boolean> {

@@ -2,6 +2,7 @@ import type {
   DeadLetter,
   DeadLetterRow,
   JsonObject,
+  Page,
   Schedule,
   Task,
   TaskRow,
@@ -88,6 +89,16 @@ export function deadLetterFromRow(row: DeadLetterRow): DeadLetter {
     fields: parseJson<JsonObject>(row.fields) ?? {},
     createdAt: toDate(row.created_at),
   };
+}
+
+/**
+ * A page from rows fetched with `limit + 1`: the extra row only says that another page exists, and the cursor is
+ * the id of the last item returned.
+ */
+export function pageOf<R, T extends { id: number }>(rows: readonly R[], limit: number, toItem: (row: R) => T): Page<T> {
+  const items = rows.slice(0, limit).map(toItem);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null };
 }
 
 /** Cursors are opaque to clients: base64url of the last id seen. */

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { decodeCursor, encodeCursor, parseJson, toDate, toDateOrNull } from './mappers.js';
+import { decodeCursor, pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
 import { withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
@@ -155,7 +155,7 @@ export async function notificationListByTask(
           )
           .orderBy('attempt', 'asc')
           .execute();
-  const items: Notification[] = page.map((row) => ({
+  return pageOf(rows, params.limit, (row): Notification => ({
     id: Number(row.id),
     taskId: Number(row.task_id),
     runId: row.run_id === null ? null : Number(row.run_id),
@@ -177,8 +177,6 @@ export async function notificationListByTask(
     createdAt: toDate(row.created_at),
     deliveredAt: toDateOrNull(row.delivered_at),
   }));
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
 }
 
 /** Deletes up to `limit` finished notifications created before `before` (their attempts go by cascade). */

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { decodeCursor, encodeCursor, runFromRow } from './mappers.js';
+import { decodeCursor, pageOf, runFromRow } from './mappers.js';
 import type { Page, TaskRun } from './types.js';
 
 export interface RunListByTaskParams {
@@ -19,9 +19,7 @@ export async function runListByTask(conn: Db, params: RunListByTaskParams): Prom
   const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
   if (before !== undefined) query = query.where('id', '<', before);
   const rows = await query.execute();
-  const items = rows.slice(0, params.limit).map(runFromRow);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+  return pageOf(rows, params.limit, runFromRow);
 }
 
 /** Every run of a task in one slot, oldest attempt first. */

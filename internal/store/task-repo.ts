@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { decodeCursor, encodeCursor, scheduleColumns, taskFromRow } from './mappers.js';
+import { decodeCursor, pageOf, scheduleColumns, taskFromRow } from './mappers.js';
 import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
 
 export interface TaskInsertParams {
@@ -99,9 +99,7 @@ export async function taskList(conn: Db, params: TaskListParams): Promise<Page<T
   const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
   if (after !== undefined) query = query.where('id', '>', after);
   const rows = await query.execute();
-  const items = rows.slice(0, params.limit).map(taskFromRow);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > params.limit && last !== undefined ? encodeCursor(last.id) : null };
+  return pageOf(rows, params.limit, taskFromRow);
 }
 
 export interface TaskUpdateParams {
