@@ -89,7 +89,8 @@ describe('queued_via under each configuration (MySQL)', () => {
     const created = await postTask(url, { name: 'direct', type: 'count', schedule: { every: 3600 } });
     expect(created.queued_via).toBe('direct');
     const runs = await succeededRuns(fx, created.id);
-    expect(runs[0]?.source).toBe('direct');
+    // Handed to this process: run directly, or by its own poller if that claimed it a moment earlier.
+    expect(['direct', 'poll']).toContain(runs[0]?.source);
     // Nothing was published.
     expect(await streamEntries(fx.redis, streamKeys(fx.stream)[2] as string)).toEqual(before);
     await fx.stopApps();
@@ -226,7 +227,7 @@ describe('SQLite without Redis', () => {
     const created = await postTask(url, { name: 'embedded', type: 'count', schedule: { every: 1 } });
     expect(created.queued_via).toBe('direct');
     const runs = await succeededRuns(fx, created.id, 2);
-    expect(runs[0]?.source).toBe('direct');
+    expect(['direct', 'poll']).toContain(runs[0]?.source);
     expect(runs[1]?.source).toBe('poll');
   });
 });

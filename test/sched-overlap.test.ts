@@ -66,7 +66,8 @@ describe.each(SCHED_MODES)('overlapping slots (%s mode)', (mode) => {
     }, { message: 'the last run to end' });
 
     expect(runs.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
-    expect(runs[0]?.source).toBe(mode === 'stream' ? 'api' : 'direct');
+    // Polling: the create hands the task to this process, whose poller may have claimed it a moment earlier.
+    expect(mode === 'stream' ? ['api'] : ['direct', 'poll']).toContain(runs[0]?.source);
     expect(ms(runs[0]?.slot ?? null)).toBe(t0);
 
     for (let i = 1; i < runs.length; i += 1) {
@@ -110,7 +111,7 @@ describe.each(SCHED_MODES)('overlapping slots (%s mode)', (mode) => {
     await runNow(url, created.id);
     const requestedAt = Date.now();
     const [first, second] = await finishedRuns(fx, created.id, 2);
-    expect(first?.source).toBe(mode === 'stream' ? 'api' : 'direct');
+    expect(mode === 'stream' ? ['api'] : ['direct', 'poll']).toContain(first?.source);
     expect(second?.source).toBe('manual');
     expect(ms(second?.started_at ?? null)).toBeGreaterThanOrEqual(ms(first?.finished_at ?? null));
     expect(ms(second?.started_at ?? null) - ms(first?.finished_at ?? null)).toBeLessThan(1000);

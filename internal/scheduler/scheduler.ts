@@ -4,7 +4,7 @@ import type { HandlerRegistry } from '../handlers/index.js';
 import type { OutboundPolicy } from '../handlers/outbound/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Metrics } from '../platform/metrics.js';
-import { type RetryPolicy, type RunSource, type Store, leaseRelease, slotClaimByIds } from '../store/index.js';
+import { type RetryPolicy, type RunSource, type Store, leaseRelease, slotClaimByIds, taskTakenBy } from '../store/index.js';
 import { QueueKeys, type Redis, type StreamAdmin, StreamConsumer, type TaskProducer } from '../taskqueue/index.js';
 import { Housekeeping, type HousekeepingConfig } from './housekeeping.js';
 import { Notifier } from './notifier.js';
@@ -173,8 +173,9 @@ export class Scheduler {
 
   /**
    * Hands one task to this process directly (the API's fallback when the publish fails, or when streams are
-   * off). Returns false when the task was not claimed here: it is not due, another process holds it, or the pool
-   * is full. The row stays due either way, so the poller or publisher picks it up.
+   * off). Returns true when this process holds the slot (claimed here, or by its own poller a moment earlier), and
+   * false when it does not: it is not due, another process holds it, or the pool is full. The row stays due either
+   * way, so the poller or publisher picks it up.
    */
   async enqueueDirect(taskId: number, source: RunSource = 'direct'): Promise<boolean> {
     if (this.state !== 'running' || this.pool.room() <= 0) return false;
@@ -189,7 +190,9 @@ export class Scheduler {
     });
     const rejected = claimed.filter((claim) => !this.pool.offer({ claim }));
     if (rejected.length > 0) await leaseRelease(this.deps.store, { claims: rejected });
-    return claimed.length > rejected.length;
+    if (claimed.length > rejected.length) return true;
+    // This process's own poller may have claimed (or even run) it a moment earlier: it is in this scheduler's hands.
+    return claimed.length === 0 && (await taskTakenBy(this.deps.store, { id: taskId, worker: this.config.worker }));
   }
 
   /**
