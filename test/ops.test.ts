@@ -114,6 +114,19 @@ describe('operations endpoints', () => {
     expect((await api().post(`/queue/dead/${letter.id}/replay`)).status).toBe(404);
   });
 
+  it('refuses to replay the dead letter of a paused task, and keeps the letter', async () => {
+    const failing = await createTask({ name: 'paused replay', type: 'fail', max_attempts: 1 });
+    const letter = await waitFor(async () =>
+      (await api().get('/queue/dead')).body.items.find((d: { task_id: number }) => d.task_id === failing.id),
+    );
+    expect((await api().patch(`/tasks/${failing.id}`).send({ status: 'paused' })).status).toBe(200);
+    const replay = await api().post(`/queue/dead/${letter.id}/replay`);
+    expect(replay.status).toBe(409);
+    expect(replay.body.error.fields).toHaveProperty('status');
+    const ids = (await api().get('/queue/dead')).body.items.map((d: { id: number }) => d.id);
+    expect(ids).toContain(letter.id);
+  });
+
   it('refuses to replay a dead letter with no task, and deletes one', async () => {
     const id = await deadLetterInsert(testStore.store, {
       taskId: null,

@@ -150,7 +150,7 @@ describe('MySQL outage longer than a lease (stream mode)', () => {
 
   beforeAll(async () => {
     // The test timings: 2 s recovery timeout, so 1 s leases, which the outage below outlasts.
-    h = await startOutageHarness('mysql_outage_long', {});
+    h = await startOutageHarness('mysql_outage_long', { APP_RECOVERY_TIMEOUT: '2s' });
   });
 
   afterAll(async () => {

@@ -17,16 +17,19 @@ export function processHealthSource(deps: {
   return {
     async check(): Promise<HealthReport> {
       const store = await checkStore(deps.store, 2000);
-      const redisOk = deps.redis === undefined ? false : await redisAnswers(deps.redis);
+      // A scheduler knows more than a PING: a Redis that answers but refuses stream commands is not ok either.
+      const schedulerView = deps.scheduler !== undefined && deps.enableRedisQueue ? deps.scheduler.redisState : undefined;
+      const redisOk = deps.redis === undefined ? false : (schedulerView?.ok ?? (await redisAnswers(deps.redis)));
+      const error = schedulerView?.error ?? `redis unreachable (${deps.redis?.status ?? 'not configured'})`;
       const redis: HealthReport['redis'] =
         deps.redis === undefined
           ? { configured: false, ok: false }
-          : { configured: true, ok: redisOk, addr: deps.redisAddr, ...(redisOk ? {} : { error: `redis unreachable (${deps.redis.status})` }) };
+          : { configured: true, ok: redisOk, addr: deps.redisAddr, ...(redisOk ? {} : { error }) };
       const streamsWanted = deps.redis !== undefined && deps.enableRedisQueue;
       const mode = deps.scheduler?.mode ?? (streamsWanted && redisOk ? 'redis_streams' : 'db_polling');
       const reasons: string[] = [];
       if (!store.ok) reasons.push(`store unavailable: ${store.error ?? 'no answer'}`);
-      if (streamsWanted && !redisOk) reasons.push('redis unreachable: publishing falls back to direct scheduling and polling');
+      if (streamsWanted && !redisOk) reasons.push(`${error}: publishing falls back to direct scheduling, and the scheduler polls`);
       return { status: reasons.length === 0 ? 'ok' : 'degraded', mode, store, redis, reasons };
     },
   };

@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { Ticker } from '../platform/ticker.js';
 import { type Store, slotMarkQueued, slotUnmarkQueued } from '../store/index.js';
 import type { TaskProducer } from '../taskqueue/index.js';
+import type { StreamHealth } from './stream-source.js';
 
 export interface PeriodicPublisherConfig {
   /** Tick in ms (APP_SCHEDULE_INTERVAL). */
@@ -24,7 +25,7 @@ export class PeriodicPublisher {
   private readonly ticker: Ticker;
 
   constructor(
-    private readonly deps: { store: Store; producer: TaskProducer; clock: Clock; logger: Logger },
+    private readonly deps: { store: Store; producer: TaskProducer; clock: Clock; logger: Logger; streamHealth?: StreamHealth },
     private readonly config: PeriodicPublisherConfig,
   ) {
     this.ticker = new Ticker({ name: 'periodic-publisher', intervalMs: config.intervalMs, tick: () => this.runOnce().then(() => undefined), logger: deps.logger });
@@ -52,7 +53,9 @@ export class PeriodicPublisher {
         await this.deps.producer.publish(
           due.map((d) => ({ taskId: d.id, priority: d.priority, slot: d.slot, source: d.source })),
         );
+        this.deps.streamHealth?.ok();
       } catch (err) {
+        this.deps.streamHealth?.failed(err);
         // Unmark so the next tick (or the poller, if Redis is gone) picks them up without waiting for the mark.
         await slotUnmarkQueued(this.deps.store, due.map((d) => d.id));
         throw err;

@@ -56,12 +56,17 @@ export class RunExecutor implements JobRunner {
     const { claim } = job;
     const { task } = claim;
     const startedAt = new Date(this.deps.clock.now());
-    let runId: number;
+    let runId: number | undefined;
     try {
-      runId = await runStart(this.deps.store, { claim, worker: this.config.worker, now: startedAt });
+      runId = poolSignal.aborted ? undefined : await runStart(this.deps.store, { claim, worker: this.config.worker, now: startedAt });
     } catch (err) {
       // Without a run row the attempt must not start; the lease expires and recovery frees the slot.
       this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
+      return;
+    }
+    if (runId === undefined) {
+      // The lease ran out while the claim waited (or the run was aborted before it began): not ours to run.
+      this.deps.logger.warn({ taskId: task.id }, 'lease lost before the run started; not running it');
       return;
     }
     if (claim.attempt === 1) {

@@ -102,15 +102,22 @@ export class Scheduler {
         consumer: config.worker,
         logger,
       });
+      // Stream sources report how their Redis commands go, so that a Redis answering PING but refusing stream
+      // commands still makes the mode controller fall back to polling.
+      const streamHealth = (component: string) => ({
+        ok: () => this.modeController.reportStreamSuccess(component),
+        failed: (err: unknown) => this.modeController.reportStreamFailure(component, err),
+      });
       this.streamSource = new StreamSource(
-        { store, pool: this.pool, consumer, clock, metrics, logger },
+        { store, pool: this.pool, consumer, clock, metrics, logger, streamHealth: streamHealth('reader') },
         { ...claim, pendingIdleMs: config.pendingIdleMs, blockMs: Math.min(1000, Math.max(50, config.intervalMs)) },
       );
       this.publisher = new PeriodicPublisher(
-        { store, producer: deps.redis.producer, clock, logger },
+        { store, producer: deps.redis.producer, clock, logger, streamHealth: streamHealth('publisher') },
         { intervalMs: config.intervalMs, batchSize: config.batchSize, queueMarkMs: this.queueMarkMs, maxPerTick: 50_000 },
       );
       const publisher = this.publisher;
+      const { admin } = deps.redis;
       streamMode = {
         source: this.streamSource,
         start: async () => {
@@ -118,6 +125,7 @@ export class Scheduler {
           publisher.start();
         },
         stop: () => publisher.stop(),
+        probeWrite: () => admin.probeWrite(),
       };
     }
     this.modeController = new ModeController(

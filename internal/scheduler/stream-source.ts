@@ -8,13 +8,20 @@ import {
   type RunSource,
   type Store,
   deadLetterInsert,
+  isStoreError,
   leaseRelease,
   slotClaimByIds,
   slotUnmarkQueued,
 } from '../store/index.js';
-import type { EntryRef, StreamConsumer, StreamEntry } from '../taskqueue/index.js';
+import { type EntryRef, PRIORITIES, type StreamConsumer, type StreamEntry } from '../taskqueue/index.js';
 import type { ClaimConfig, TaskSource } from './task-source.js';
 import type { WorkerPool } from './worker-pool.js';
+
+/** Told how stream commands go: a run of failures while Redis still answers PING means it refuses them. */
+export interface StreamHealth {
+  ok(): void;
+  failed(err: unknown): void;
+}
 
 export interface StreamSourceDeps {
   store: Store;
@@ -23,6 +30,7 @@ export interface StreamSourceDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  streamHealth?: StreamHealth;
 }
 
 export interface StreamSourceConfig extends ClaimConfig {
@@ -68,7 +76,11 @@ export class StreamSource implements TaskSource {
     if (room <= 0) return 0;
     let entries = await this.deps.consumer.read(room);
     if (entries.length === 0 && options.block === true) {
-      entries = await this.deps.consumer.readBlocking(room, this.config.blockMs);
+      // A blocking read takes up to COUNT from each priority stream, so COUNT is the room shared among them. With
+      // less room than streams, wait on a timer and read by priority again instead of risking an over-read.
+      const perStream = Math.floor(room / PRIORITIES.length);
+      if (perStream >= 1) entries = await this.deps.consumer.readBlocking(perStream, this.config.blockMs);
+      else await delay(Math.min(this.config.blockMs, 100), this.controller.signal);
     }
     await this.process(entries);
     return entries.length;
@@ -116,8 +128,10 @@ export class StreamSource implements TaskSource {
         }
         await this.runOnce({ block: true });
         failures = 0;
+        this.deps.streamHealth?.ok();
       } catch (err) {
         if (signal.aborted) break;
+        if (!isStoreError(err)) this.deps.streamHealth?.failed(err);
         failures += 1;
         if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'stream read failed; retrying');
         await delay(Math.min(200 * failures, 2000), signal);
@@ -163,18 +177,7 @@ export class StreamSource implements TaskSource {
           return source !== undefined && CHANNELS.has(source) ? source : 'periodic';
         },
       });
-      for (const id of result.missing) {
-        const entry = byTask.get(id)?.[0];
-        await deadLetterInsert(this.deps.store, {
-          taskId: id,
-          slot: entry?.message.slot ? new Date(entry.message.slot) : null,
-          reason: 'unknown_task',
-          error: `task ${id} does not exist`,
-          fields: { ...entry?.fields },
-          now,
-        });
-      }
-      if (result.notAllowed.length > 0) await slotUnmarkQueued(this.deps.store, result.notAllowed);
+      // Claims first: they are committed, so nothing may stand between them and the pool.
       const rejected: ClaimedSlot[] = [];
       for (const claim of result.claimed) {
         const [first, ...duplicates] = byTask.get(claim.task.id) ?? [];
@@ -187,6 +190,18 @@ export class StreamSource implements TaskSource {
         });
         if (!accepted) rejected.push(claim);
       }
+      for (const id of result.missing) {
+        const entry = byTask.get(id)?.[0];
+        await deadLetterInsert(this.deps.store, {
+          taskId: id,
+          slot: entry?.message.slot ? new Date(entry.message.slot) : null,
+          reason: 'unknown_task',
+          error: `task ${id} does not exist`,
+          fields: { ...entry?.fields },
+          now,
+        });
+      }
+      if (result.notAllowed.length > 0) await slotUnmarkQueued(this.deps.store, result.notAllowed);
       // The pool filled between the read and the claim (it never should: reads are sized to its room).
       if (rejected.length > 0) await leaseRelease(this.deps.store, { claims: rejected });
       for (const rest of byTask.values()) toAck.push(...rest);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../platform/metrics.js';
+import type { ClaimedSlot } from '../store/index.js';
 import type { Job } from './job.js';
 
 /** Runs one job; resolves when its outcome is recorded (or given up on). */
@@ -75,11 +76,40 @@ export class WorkerPool {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Ids of every task the pool holds (running or buffered): the leases to keep alive. */
-  heldTaskIds(): number[] {
-    const ids = [...this.running.keys()].map((j) => j.claim.task.id);
-    for (const lane of this.buffer) for (const job of lane) ids.push(job.claim.task.id);
-    return ids;
+  /** Every claim the pool holds (running or buffered): the leases to keep alive. */
+  heldClaims(): ClaimedSlot[] {
+    const claims = [...this.running.keys()].map((j) => j.claim);
+    for (const lane of this.buffer) for (const job of lane) claims.push(job.claim);
+    return claims;
+  }
+
+  /**
+   * Stops the jobs of these claims, if still in the pool: running ones are aborted, buffered ones dropped (their
+   * leases are gone, so they are not this process's to run). Returns how many were stopped.
+   */
+  abandonClaims(claims: readonly ClaimedSlot[], reason: string): number {
+    const lost = new Set(claims);
+    let stopped = 0;
+    for (const [job, controller] of this.running) {
+      if (lost.has(job.claim)) {
+        controller.abort(new Error(reason));
+        stopped += 1;
+      }
+    }
+    for (const lane of this.buffer) {
+      for (let i = lane.length - 1; i >= 0; i -= 1) {
+        if (lost.has((lane[i] as Job).claim)) {
+          lane.splice(i, 1);
+          this.bufferedCount -= 1;
+          stopped += 1;
+        }
+      }
+    }
+    if (stopped > 0) {
+      this.deps.logger.warn({ stopped, reason }, 'stopped jobs whose leases were lost');
+      this.wakeRoomWaiters();
+    }
+    return stopped;
   }
 
   /** Aborts every running job (for example when this process may have lost its leases). */

@@ -94,6 +94,7 @@ export async function deadLetterTake(conn: Db, id: number): Promise<DeadLetterRe
   if (letter.taskId === null) return { kind: 'no_task' };
   const task = await conn.db.selectFrom('tasks').select('id').where('id', '=', letter.taskId).executeTakeFirst();
   if (task === undefined) return { kind: 'no_task' };
-  await deadLetterDelete(conn, id);
+  // A concurrent replay of the same letter took it first: only one of them runs the slot again.
+  if (!(await deadLetterDelete(conn, id))) return { kind: 'not_found' };
   return { kind: 'replayed', taskId: letter.taskId };
 }

@@ -211,22 +211,31 @@ export function matchesAny(type: string, patterns: readonly string[]): boolean {
 }
 
 /**
- * Extends the leases of the given tasks that this process still holds. Only tasks the worker pool holds are
- * extended, so a claim the process gave up on expires and is recovered. Returns how many were extended.
+ * Extends the leases of the given tasks that this process still holds, and returns the lease token it holds for
+ * each. Only tasks the worker pool holds are extended, so a claim the process gave up on expires and is
+ * recovered; a claim whose token is not in the answer lost its lease (another process recovered the slot).
  */
 export async function leaseHeartbeat(
   conn: Db,
   params: { owner: string; taskIds: readonly number[]; leaseMs: number; now: Date },
-): Promise<number> {
-  if (params.taskIds.length === 0) return 0;
-  const result = await conn.db
+): Promise<Map<number, string>> {
+  if (params.taskIds.length === 0) return new Map();
+  const ids = [...new Set(params.taskIds)].sort((a, b) => a - b);
+  await conn.db
     .updateTable('tasks')
     .set({ lease_expires_at: new Date(params.now.getTime() + params.leaseMs) })
+    .where('id', 'in', ids)
     .where('lease_owner', '=', params.owner)
-    .where('id', 'in', [...params.taskIds])
     .where('lease_token', 'is not', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .execute();
+  const held = await conn.db
+    .selectFrom('tasks')
+    .select(['id', 'lease_token'])
+    .where('id', 'in', ids)
+    .where('lease_owner', '=', params.owner)
+    .where('lease_token', 'is not', null)
+    .execute();
+  return new Map(held.map((r) => [Number(r.id), String(r.lease_token)]));
 }
 
 /** Gives back claims that never started (a stopping process): the slot is due again at once, attempt unused. */

@@ -10,24 +10,36 @@ import type { JsonObject, RunStatus, TaskRow } from './types.js';
 
 /** How an attempt starts and ends, and how recovery ends the attempts of executors that died. */
 
-/** Records the start of an attempt. The unique (task, slot, attempt) key rejects a second start. */
+/**
+ * Records the start of an attempt, only while the claim's lease still holds: a claim that waited in a buffer past
+ * its lease (recovery may have handed the slot on) must not start. Returns the run id, or undefined when the lease
+ * is gone. The unique (task, slot, attempt) key rejects a second start of the same attempt.
+ */
 export async function runStart(
   conn: Db,
   params: { claim: ClaimedSlot; worker: string; now: Date },
-): Promise<number> {
+): Promise<number | undefined> {
+  const { claim } = params;
   const result = await conn.db
     .insertInto('task_runs')
-    .values({
-      task_id: params.claim.task.id,
-      slot: params.claim.slot,
-      attempt: params.claim.attempt,
-      source: params.claim.source,
-      status: 'running',
-      started_at: params.now,
-      worker: params.worker,
-    })
+    .columns(['task_id', 'slot', 'attempt', 'source', 'status', 'started_at', 'worker'])
+    .expression((eb) =>
+      eb
+        .selectFrom('tasks')
+        .select([
+          'id',
+          eb.val(claim.slot).as('slot'),
+          eb.val(claim.attempt).as('attempt'),
+          eb.val(claim.source).as('source'),
+          eb.val('running').as('status'),
+          eb.val(params.now).as('started_at'),
+          eb.val(params.worker).as('worker'),
+        ])
+        .where('id', '=', claim.task.id)
+        .where('lease_token', '=', claim.leaseToken),
+    )
     .executeTakeFirstOrThrow();
-  return Number(result.insertId);
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? Number(result.insertId) : undefined;
 }
 
 export interface AttemptResult {

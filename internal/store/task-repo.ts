@@ -116,8 +116,8 @@ export interface TaskUpdateParams {
     notify?: JsonObject | null | undefined;
   };
   /**
-   * The next slot under a changed schedule. Applied only when the task is not running now; a running slot keeps
-   * its place, and its completion computes the next slot from the new schedule.
+   * The next slot under a changed schedule. Applied only when no slot is in progress (running, or waiting for a
+   * retry); such a slot keeps its place, and its end computes the next slot from the new schedule.
    */
   nextRunAt?: Date | undefined;
   now: Date;
@@ -141,12 +141,19 @@ export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Ta
     .updateTable('tasks')
     .set(set)
     .$if(params.nextRunAt !== undefined, (qb) =>
-      qb.set((eb) => ({
-        next_run_at: eb.case().when('lease_token', 'is', null).then(params.nextRunAt as Date).else(eb.ref('next_run_at')).end(),
-        run_after: eb.case().when('lease_token', 'is', null).then(params.nextRunAt as Date).else(eb.ref('run_after')).end(),
-        attempts: eb.case().when('lease_token', 'is', null).then(0).else(eb.ref('attempts')).end(),
-        queued_until: eb.case().when('lease_token', 'is', null).then(null).else(eb.ref('queued_until')).end(),
-      })),
+      qb.set((eb) => {
+        // Only a slot nobody is working on moves: not one that is running, nor one waiting for a retry, which
+        // must still reach its outcome. Those keep their slot, and its end computes the next from the new schedule.
+        const free = eb.and([eb('lease_token', 'is', null), eb('attempts', '=', 0)]);
+        const next = params.nextRunAt as Date;
+        return {
+          next_run_at: eb.case().when(free).then(next).else(eb.ref('next_run_at')).end(),
+          run_after: eb.case().when(free).then(next).else(eb.ref('run_after')).end(),
+          queued_until: eb.case().when(free).then(null).else(eb.ref('queued_until')).end(),
+          pending_source: eb.case().when(free).then(null).else(eb.ref('pending_source')).end(),
+          manual_run_at: eb.case().when(free).then(null).else(eb.ref('manual_run_at')).end(),
+        };
+      }),
     )
     .where('id', '=', params.id)
     .execute();

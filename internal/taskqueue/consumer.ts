@@ -61,9 +61,12 @@ export class StreamConsumer {
     return flatten(reply);
   }
 
-  /** Waits up to `blockMs` for new entries on any stream (XREADGROUP BLOCK), then takes up to `max` of each. */
-  async readBlocking(max: number, blockMs: number): Promise<StreamEntry[]> {
-    if (max <= 0) return [];
+  /**
+   * Waits up to `blockMs` for new entries on any stream (XREADGROUP BLOCK), then takes up to `perStream` from each
+   * stream that has some: the caller sizes it so that every stream at once still fits its room.
+   */
+  async readBlocking(perStream: number, blockMs: number): Promise<StreamEntry[]> {
+    if (perStream <= 0) return [];
     const streams = this.deps.keys.streams();
     const reply = await this.withGroups(
       () =>
@@ -72,7 +75,7 @@ export class StreamConsumer {
           this.deps.group,
           this.deps.consumer,
           'COUNT',
-          max,
+          perStream,
           'BLOCK',
           blockMs,
           'STREAMS',

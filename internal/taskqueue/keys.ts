@@ -23,6 +23,11 @@ export class QueueKeys {
     return PRIORITIES.map((p) => this.stream(p));
   }
 
+  /** A one-entry stream that health probes write to, to learn whether Redis takes writes. */
+  probe(): string {
+    return `${this.tag}:probe`;
+  }
+
   /** The priority a stream key belongs to. */
   priorityOf(streamKey: string): number {
     const match = /:p([1-5])$/.exec(streamKey);

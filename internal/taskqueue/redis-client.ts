@@ -8,6 +8,8 @@ export interface RedisOptions {
   password?: string | undefined;
   /** ms to wait for a connection. Default 2000. */
   connectTimeoutMs?: number;
+  /** ms to wait for the reply to a (non-blocking) command. Default 2000. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -24,6 +26,11 @@ export function createRedis(options: RedisOptions): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: options.connectTimeoutMs ?? 2000,
+    // A Redis that stops answering without closing the connection (a partition, a moved IP) must not hang a
+    // publish, an acknowledgement or a shutdown: every command gives up after 2 s. The blocking read waits at most
+    // 1 s (StreamSource's blockMs), so this bounds it too.
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    keepAlive: 10_000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
     // A failed connection must not print the password anywhere; ioredis does not, and errors are logged by us.
     showFriendlyErrorStack: false,

@@ -60,6 +60,16 @@ export class StreamAdmin {
     return out;
   }
 
+  /** Whether Redis takes a write on the queue's hash tag now (a capped probe stream, one entry long). */
+  async probeWrite(): Promise<boolean> {
+    try {
+      await this.deps.redis.xadd(this.deps.keys.probe(), 'MAXLEN', '1', '*', 'ok', '1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Trims every stream without removing an entry that is pending or unread (see the script). */
   async trim(): Promise<number> {
     const streams = this.deps.keys.streams();

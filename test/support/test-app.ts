@@ -26,7 +26,9 @@ export async function startTestApp(options: TestAppOptions): Promise<{ app: App;
     APP_HTTP_ADDR: '127.0.0.1:0',
     APP_SCHEDULE_INTERVAL: '100ms',
     APP_PENDING_IDLE: '1s',
-    APP_RECOVERY_TIMEOUT: '2s',
+    // Leases of 5 s: short enough for recovery tests to set their own, long enough that a loaded CI machine's late
+    // heartbeat does not expire a live lease and turn a test's single attempt into two.
+    APP_RECOVERY_TIMEOUT: '10s',
     APP_SHUTDOWN_TIMEOUT: '5s',
     APP_RETRY_BASE_DELAY: '50ms',
     APP_RETRY_MAX_DELAY: '200ms',

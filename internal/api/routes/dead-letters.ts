@@ -34,6 +34,12 @@ export function deadLettersRouter(deps: Pick<ApiDeps, 'store' | 'clock' | 'dispa
       const taken = await deadLetterTake(trx, id);
       if (taken.kind !== 'replayed') return taken;
       const task = await slotRunNowIn(trx, { id: taken.taskId, now, queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl) });
+      if (task?.status === 'paused') {
+        // Thrown inside the transaction, so the dead letter stays: a paused task runs nothing.
+        throw new ApiError('conflict', `task ${task.id} is paused; resume it to replay its dead letter`, {
+          fields: { status: 'paused' },
+        });
+      }
       return { kind: 'replayed' as const, task };
     });
     if (outcome.kind === 'not_found') throw deadLetterNotFound(id);
@@ -43,7 +49,7 @@ export function deadLettersRouter(deps: Pick<ApiDeps, 'store' | 'clock' | 'dispa
       });
     }
     const { task } = outcome;
-    const queuedVia = task.leaseToken === null && task.status === 'running' ? await deps.dispatcher.dispatchRunNow(task) : 'poll';
+    const queuedVia = task.leaseToken === null ? await deps.dispatcher.dispatchRunNow(task) : 'poll';
     res.status(202).json({ replayed: id, task: taskToJson(task), queued_via: queuedVia });
   });
 
