@@ -431,7 +431,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       expect(cleared?.name).toBe('renamed');
     });
 
-    it('moves next_run_at only while no lease is held', async () => {
+    it('moves next_run_at only while no slot is in progress (leased, or awaiting a retry)', async () => {
       const task = await taskInsert(store, taskParams({ type: 'update-lease', nextRunAt: T0, queuedUntil: at(1000) }));
       const leasedQueuedUntil = at(2000);
       await store.db
@@ -456,11 +456,18 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const leasedRow = await store.db.selectFrom('tasks').select('queued_until').where('id', '=', task.id).executeTakeFirstOrThrow();
       expect(new Date(leasedRow.queued_until as Date | string).getTime()).toBe(leasedQueuedUntil.getTime());
 
+      // Lease gone but two attempts used: the slot awaits a retry and must still reach its outcome, so it stays.
       await store.db.updateTable('tasks').set({ lease_token: null }).where('id', '=', task.id).execute();
+      const awaitingRetry = await taskUpdate(store, { id: task.id, changes: {}, nextRunAt: moved, now: at(15) });
+      expect(awaitingRetry?.nextRunAt).toEqual(T0);
+      expect(awaitingRetry?.attempts).toBe(2);
+
+      await store.db.updateTable('tasks').set({ attempts: 0, pending_source: 'manual' }).where('id', '=', task.id).execute();
       const free = await taskUpdate(store, { id: task.id, changes: {}, nextRunAt: moved, now: at(20) });
       expect(free?.nextRunAt).toEqual(moved);
       expect(free?.runAfter).toEqual(moved);
       expect(free?.attempts).toBe(0);
+      expect(free?.pendingSource).toBeNull();
       expect(free?.updatedAt).toEqual(at(20));
       const freeRow = await store.db.selectFrom('tasks').select('queued_until').where('id', '=', task.id).executeTakeFirstOrThrow();
       expect(freeRow.queued_until).toBeNull();
