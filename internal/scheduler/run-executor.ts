@@ -18,7 +18,7 @@ import {
 } from '../store/index.js';
 import type { Job } from './job.js';
 import { effectsOf } from './run-effects.js';
-import type { JobRunner } from './worker-pool.js';
+import { type JobRunner, LeaseLostError } from './worker-pool.js';
 
 export interface RunExecutorDeps {
   store: Store;
@@ -74,6 +74,12 @@ export class RunExecutor implements JobRunner {
     }
 
     const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
+    if (poolSignal.reason instanceof LeaseLostError) {
+      // Stopped because the lease was, or was about to be, lost: this is not an outcome of the slot. Record
+      // nothing and acknowledge nothing; recovery marks the attempt and runs the slot again.
+      this.deps.logger.warn({ taskId: task.id, reason: poolSignal.reason.message }, 'run stopped: lease lost; left for recovery');
+      return;
+    }
     const completion = await this.record(job, runId, result, effects, abandoned);
     if (completion === undefined) return;
     this.observe(task.type, result, completion);

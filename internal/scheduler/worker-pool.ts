@@ -3,6 +3,14 @@ import type { Metrics } from '../platform/metrics.js';
 import type { ClaimedSlot } from '../store/index.js';
 import type { Job } from './job.js';
 
+/** Why a running job was aborted when its lease was lost, or could not be renewed in time. */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
 /** Runs one job; resolves when its outcome is recorded (or given up on). */
 export interface JobRunner {
   /**
@@ -92,7 +100,7 @@ export class WorkerPool {
     let stopped = 0;
     for (const [job, controller] of this.running) {
       if (lost.has(job.claim)) {
-        controller.abort(new Error(reason));
+        controller.abort(new LeaseLostError(reason));
         stopped += 1;
       }
     }
@@ -112,9 +120,9 @@ export class WorkerPool {
     return stopped;
   }
 
-  /** Aborts every running job (for example when this process may have lost its leases). */
+  /** Aborts every running job because this process may be losing its leases. */
   abortRunning(reason: string): void {
-    for (const controller of this.running.values()) controller.abort(new Error(reason));
+    for (const controller of this.running.values()) controller.abort(new LeaseLostError(reason));
   }
 
   /**
@@ -130,8 +138,9 @@ export class WorkerPool {
     const drained = await this.waitIdle(timeoutMs);
     const abandoned = drained ? 0 : this.running.size;
     if (!drained) {
-      this.abandon.abort(new Error('shutdown timeout: left for recovery'));
-      this.abortRunning('shutdown timeout: left for recovery');
+      const reason = new Error('shutdown timeout: left for recovery');
+      this.abandon.abort(reason);
+      for (const controller of this.running.values()) controller.abort(reason);
     }
     return { released, abandoned };
   }
