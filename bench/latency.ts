@@ -34,6 +34,8 @@ interface ModeResult {
   latency: Summary;
   /** How long `POST /tasks` took to answer. */
   createResponse: Summary;
+  /** From the 201 arriving to the handler starting (the scheduler's share; negative when the run started first). */
+  afterAnswer: Summary;
   queuedVia: Record<string, number>;
   /** Creates answered with something other than 201. */
   failures: number;
@@ -65,6 +67,7 @@ async function measureMode(mode: 'stream' | 'polling', tasks: number, warmup: nu
 
     const send = async (count: number, label: string) => {
       const sent = new Map<number, number>();
+      const answeredAt = new Map<number, number>();
       const answered: number[] = [];
       const via: Record<string, number> = {};
       let failures = 0;
@@ -84,12 +87,14 @@ async function measureMode(mode: 'stream' | 'polling', tasks: number, warmup: nu
                 body: JSON.stringify({ name: `${label} ${i}`, type: 'bench_probe', schedule: { every: 3600 } }),
               });
               const body = (await res.json()) as { id?: number; queued_via?: string };
-              answered.push(Date.now() - at);
+              const answerAt = Date.now();
+              answered.push(answerAt - at);
               if (res.status !== 201 || body.id === undefined) {
                 failures += 1;
                 return;
               }
               sent.set(body.id, at);
+              answeredAt.set(body.id, answerAt);
               via[body.queued_via ?? '?'] = (via[body.queued_via ?? '?'] ?? 0) + 1;
             } catch {
               failures += 1;
@@ -103,17 +108,19 @@ async function measureMode(mode: 'stream' | 'polling', tasks: number, warmup: nu
         intervalMs: 50,
         message: `the handler of every ${label} task to start (${mode})`,
       });
-      return { sent, answered, via, failures };
+      return { sent, answeredAt, answered, via, failures };
     };
 
     // Warm-up (JIT, connection pools), then the measured run.
     await send(warmup, 'warmup');
     const run = await send(tasks, 'latency');
     const latencies = [...run.sent].map(([id, at]) => (starts.get(id) as number) - at);
+    const afterAnswer = [...run.answeredAt].map(([id, at]) => (starts.get(id) as number) - at);
     return {
       tasks,
       latency: summarize(latencies),
       createResponse: summarize(run.answered),
+      afterAnswer: summarize(afterAnswer),
       queuedVia: run.via,
       failures: run.failures,
     };
@@ -144,6 +151,7 @@ export async function runLatency(): Promise<BenchOutcome> {
     { metric: 'polling max', value: p.latency.max, unit: 'ms' },
     { metric: 'stream: POST /tasks p99', value: s.createResponse.p99, unit: 'ms' },
     { metric: 'polling: POST /tasks p99', value: p.createResponse.p99, unit: 'ms' },
+    { metric: 'stream: 201 received → handler start p99', value: s.afterAnswer.p99, unit: 'ms' },
     { metric: 'failed creates', value: s.failures + p.failures, unit: '', target: { op: '<=', value: 0 } },
   ];
   return {
@@ -157,7 +165,12 @@ export async function runLatency(): Promise<BenchOutcome> {
       results: Object.fromEntries(
         Object.entries(results).map(([k, r]) => [
           k,
-          { ...r, latency: roundSummary(r.latency), createResponse: roundSummary(r.createResponse) },
+          {
+            ...r,
+            latency: roundSummary(r.latency),
+            createResponse: roundSummary(r.createResponse),
+            afterAnswer: roundSummary(r.afterAnswer),
+          },
         ]),
       ),
     },
