@@ -1,9 +1,11 @@
 /**
  * api-create: `POST /tasks` of the Vigil API (stream mode, APP_RUN_SCHEDULER=false, so only the API is measured)
  * beside a naive express baseline doing the same INSERT and XADD (bench/baseline-server.ts), each in a child
- * process, each with its own database and stream. Load comes from autocannon in a third process:
- *   (a) 50 connections for 10 s, as fast as they go: req/s, p50, p99;
- *   (b) a fixed 1,000 req/s for 10 s (autocannon -R), 50 connections: p50, p99, errors.
+ * process, each with its own database and stream. Load comes from a third process:
+ *   (a) autocannon, 50 connections for 10 s, as fast as they go: req/s, p50, p99;
+ *   (b) a fixed 1,000 req/s for 10 s over 50 connections: p50, p99, errors. This one comes from
+ *       bench/fixed-rate-load.ts, an open-loop generator, because `autocannon -R` sends each second's quota in a
+ *       burst and over-weights slow answers (see that file).
  */
 import { createRequire } from 'node:module';
 import {
@@ -49,6 +51,19 @@ interface LoadResult {
   loaderCoreShare: number | null;
 }
 
+interface FixedRateJson {
+  requests: number;
+  requestsPerSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  serviceP50: number;
+  serviceP99: number;
+  errors: number;
+  non2xx: number;
+}
+
 interface AutocannonJson {
   requests: { average: number; total: number };
   latency: { p50: number; p90: number; p99: number; max: number };
@@ -60,45 +75,86 @@ interface AutocannonJson {
 
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
 
-/** Runs autocannon in its own process against `url` and parses its JSON report. */
-async function load(
-  url: string,
-  options: { seconds: number; rate?: number },
-  pids: { server: number; mysql: number | undefined; redis: number | undefined },
-): Promise<LoadResult> {
-  const args = ['-j', '-n', '-I', '-c', String(CONNECTIONS), '-d', String(options.seconds), '-m', 'POST'];
-  args.push('-H', 'content-type=application/json', '-b', BODY);
-  if (options.rate !== undefined) args.push('-R', String(options.rate));
-  const loader = spawnNode('autocannon', autocannonBin, [...args, url], { env: {}, tsx: false });
+type Pids = { server: number; mysql: number | undefined; redis: number | undefined };
+
+/** Runs a load generator child, meters CPU until it prints its JSON report, and returns the report and the CPU. */
+async function runLoader(loader: BenchChild, pids: Pids): Promise<{ json: string; cpu: ReturnType<CpuMeter['end']> }> {
   const meter = new CpuMeter({ server: pids.server, mysql: pids.mysql, redis: pids.redis, loader: loader.pid });
   let json = '';
-  loader.onLine((line) => {
-    if (line.startsWith('{')) json = line;
-  });
-  let cpu: ReturnType<CpuMeter['end']> = {};
-  // Read the CPU just before the loader exits: it prints its report, then ends.
-  const reported = new Promise<void>((done) => loader.onLine((line) => line.startsWith('{') && done()));
+  // Read the CPU as soon as the report is printed, before the loader spends anything on exiting.
+  const reported = new Promise<void>((done) =>
+    loader.onLine((line) => {
+      if (!line.startsWith('{')) return;
+      json = line;
+      done();
+    }),
+  );
   await Promise.race([reported, loader.exited]);
-  cpu = meter.end();
+  const cpu = meter.end();
   const { code } = await loader.exited;
-  if (json === '') throw new Error(`autocannon printed no report (exit ${code}):\n${loader.tail(10).join('\n')}`);
-  const report = JSON.parse(json) as AutocannonJson;
-  const answered = Math.max(1, report.requests.total);
+  if (json === '') throw new Error(`${loader.name} printed no report (exit ${code}):\n${loader.tail(10).join('\n')}`);
+  return { json, cpu };
+}
+
+function withCpu(base: Omit<LoadResult, 'serverCpuMsPerRequest' | 'serverCoreShare' | 'mysqlCoreShare' | 'redisCoreShare' | 'loaderCoreShare'>, cpu: ReturnType<CpuMeter['end']>): LoadResult {
+  const answered = Math.max(1, base.total);
   return {
-    requestsPerSecond: round(report.requests.total / report.duration, 0),
-    total: report.requests.total,
-    p50: report.latency.p50,
-    p90: report.latency.p90,
-    p99: report.latency.p99,
-    max: report.latency.max,
-    errors: report.errors,
-    non2xx: report.non2xx,
-    timeouts: report.timeouts,
+    ...base,
     serverCpuMsPerRequest: cpu.server ? round((cpu.server.cpuSeconds * 1000) / answered, 3) : null,
     serverCoreShare: cpu.server?.coreShare ?? null,
     mysqlCoreShare: cpu.mysql?.coreShare ?? null,
     redisCoreShare: cpu.redis?.coreShare ?? null,
     loaderCoreShare: cpu.loader?.coreShare ?? null,
+  };
+}
+
+/** (a): autocannon in its own process, 50 connections, as fast as they go. */
+async function loadMax(url: string, seconds: number, pids: Pids): Promise<LoadResult> {
+  const args = ['-j', '-n', '-I', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST'];
+  args.push('-H', 'content-type=application/json', '-b', BODY);
+  const loader = spawnNode('autocannon', autocannonBin, [...args, url], { env: {}, tsx: false });
+  const { json, cpu } = await runLoader(loader, pids);
+  const report = JSON.parse(json) as AutocannonJson;
+  return withCpu(
+    {
+      requestsPerSecond: round(report.requests.total / report.duration, 0),
+      total: report.requests.total,
+      p50: report.latency.p50,
+      p90: report.latency.p90,
+      p99: report.latency.p99,
+      max: report.latency.max,
+      errors: report.errors,
+      non2xx: report.non2xx,
+      timeouts: report.timeouts,
+    },
+    cpu,
+  );
+}
+
+/** (b): the open-loop generator in its own process, a fixed rate over 50 connections. */
+async function loadFixed(url: string, seconds: number, pids: Pids): Promise<LoadResult & { serviceP50: number; serviceP99: number }> {
+  const loader = spawnEntry('fixed-rate-load', 'bench/fixed-rate-load.ts', [], {
+    env: { URL: url, RATE: String(FIXED_RATE), SECONDS: String(seconds), CONNECTIONS: String(CONNECTIONS), BODY },
+  });
+  const { json, cpu } = await runLoader(loader, pids);
+  const report = JSON.parse(json) as FixedRateJson;
+  return {
+    ...withCpu(
+      {
+        requestsPerSecond: report.requestsPerSecond,
+        total: report.requests,
+        p50: report.p50,
+        p90: report.p90,
+        p99: report.p99,
+        max: report.max,
+        errors: report.errors,
+        non2xx: report.non2xx,
+        timeouts: 0,
+      },
+      cpu,
+    ),
+    serviceP50: report.serviceP50,
+    serviceP99: report.serviceP99,
   };
 }
 
@@ -170,16 +226,16 @@ export async function runApiCreate(): Promise<BenchOutcome> {
     const [baseline, vigil] = servers as [Server, Server];
     const pidsOf = (s: Server) => ({ server: s.child.pid, mysql, redis });
     // Warm both up (JIT, pools, buffer pool) before anything is recorded.
-    for (const s of servers) await load(s.url, { seconds: warmupSeconds }, pidsOf(s));
+    for (const s of servers) await loadMax(s.url, warmupSeconds, pidsOf(s));
 
     const max: Record<string, LoadResult> = {};
     const fixed: Record<string, LoadResult> = {};
     for (const s of [baseline, vigil]) {
-      max[s.label] = await load(s.url, { seconds }, pidsOf(s));
+      max[s.label] = await loadMax(s.url, seconds, pidsOf(s));
       process.stderr.write(`api-create: ${s.label} max throughput ${max[s.label]?.requestsPerSecond} req/s\n`);
     }
     for (const s of [baseline, vigil]) {
-      fixed[s.label] = await load(s.url, { seconds, rate: FIXED_RATE }, pidsOf(s));
+      fixed[s.label] = await loadFixed(s.url, seconds, pidsOf(s));
       process.stderr.write(`api-create: ${s.label} at ${FIXED_RATE}/s p99 ${fixed[s.label]?.p99} ms\n`);
     }
     for (const s of servers) {
