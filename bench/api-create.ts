@@ -180,19 +180,18 @@ async function startVigil(): Promise<Server> {
     nodeFlags: vigilNodeFlags('api-create-vigil'),
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitHttpOk(`${url}/readyz`).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.tail(15).join('\n')}`);
-  });
-  return {
-    label: 'vigil',
-    url: `${url}/tasks`,
-    child,
-    cleanup: async () => {
-      await child.stop();
-      await db.drop();
-      await deleteKeysContaining(stream);
-    },
+  const cleanup = async () => {
+    await child.stop();
+    await db.drop();
+    await deleteKeysContaining(stream);
   };
+  try {
+    await waitHttpOk(`${url}/readyz`);
+  } catch (err) {
+    await cleanup();
+    throw new Error(`${(err as Error).message}\n${child.tail(15).join('\n')}`);
+  }
+  return { label: 'vigil', url: `${url}/tasks`, child, cleanup };
 }
 
 async function startBaseline(): Promise<Server> {
@@ -202,17 +201,16 @@ async function startBaseline(): Promise<Server> {
   const child = spawnEntry('baseline', 'bench/baseline-server.ts', [], {
     env: { MYSQL_DSN: db.dsn, REDIS_ADDR: process.env.VIGIL_TEST_REDIS_ADDR ?? '127.0.0.1:6379', STREAM: stream, PORT: String(port), MYSQL_POOL_SIZE: '10' },
   });
-  await child.waitForLine(/^READY/);
-  return {
-    label: 'baseline',
-    url: `http://127.0.0.1:${port}/tasks`,
-    child,
-    cleanup: async () => {
-      await child.stop();
-      await db.drop();
-      await deleteKeysContaining(stream);
-    },
+  const cleanup = async () => {
+    await child.stop();
+    await db.drop();
+    await deleteKeysContaining(stream);
   };
+  await child.waitForLine(/^READY/).catch(async (err: unknown) => {
+    await cleanup();
+    throw err;
+  });
+  return { label: 'baseline', url: `http://127.0.0.1:${port}/tasks`, child, cleanup };
 }
 
 export async function runApiCreate(): Promise<BenchOutcome> {
@@ -222,7 +220,8 @@ export async function runApiCreate(): Promise<BenchOutcome> {
   const redis = await redisServerPid();
   const servers: Server[] = [];
   try {
-    servers.push(await startBaseline(), await startVigil());
+    servers.push(await startBaseline());
+    servers.push(await startVigil());
     const [baseline, vigil] = servers as [Server, Server];
     const pidsOf = (s: Server) => ({ server: s.child.pid, mysql, redis });
     // Warm both up (JIT, pools, buffer pool) before anything is recorded.

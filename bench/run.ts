@@ -24,6 +24,7 @@ import {
   RESULTS_DIR,
   RUNTIME,
   SCALE,
+  dropAllDatabases,
   machineInfo,
   prepareRuntime,
   removeLogDir,
@@ -44,10 +45,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) process.exit(130);
     interrupted = true;
     process.stderr.write(`bench: ${signal}, stopping children\n`);
-    void stopAllChildren(3000).finally(() => {
-      removeLogDir();
-      process.exit(130);
-    });
+    void stopAllChildren(3000)
+      .then(() => dropAllDatabases())
+      .finally(() => {
+        removeLogDir();
+        process.exit(130);
+      });
   });
 }
 

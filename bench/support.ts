@@ -134,13 +134,14 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
   }
   const pool = createPool({ uri: dsn, connectionLimit: 4, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false });
   let dropped = false;
-  return {
+  const database: BenchDatabase = {
     name,
     dsn,
     pool,
     drop: async () => {
       if (dropped) return;
       dropped = true;
+      liveDatabases.delete(database);
       await pool.end().catch(() => undefined);
       const conn = await createConnection({ uri: ADMIN_DSN });
       try {
@@ -150,6 +151,15 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
       }
     },
   };
+  liveDatabases.add(database);
+  return database;
+}
+
+const liveDatabases = new Set<BenchDatabase>();
+
+/** Drops every database a benchmark created and has not dropped yet (on an interrupt). */
+export async function dropAllDatabases(): Promise<void> {
+  await Promise.all([...liveDatabases].map((db) => db.drop().catch(() => undefined)));
 }
 
 export interface TaskRowsSpec {
