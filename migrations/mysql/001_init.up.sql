@@ -30,8 +30,9 @@ CREATE TABLE tasks (
   updated_at       DATETIME(3) NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_tasks_idempotency_key (idempotency_key),
-  -- Due running tasks: the poller and the publisher scan this range, then order the due rows by priority.
-  KEY idx_tasks_due (status, run_after, priority),
+  -- Due running tasks: the poller and the publisher take them highest priority first, oldest first, and stop at
+  -- their LIMIT, instead of sorting (and locking) every due row.
+  KEY idx_tasks_due (status, priority DESC, run_after),
   KEY idx_tasks_lease (lease_expires_at),
   KEY idx_tasks_type (type)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

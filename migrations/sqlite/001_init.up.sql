@@ -30,8 +30,9 @@ CREATE TABLE tasks (
   updated_at       TEXT NOT NULL
 );
 CREATE UNIQUE INDEX uq_tasks_idempotency_key ON tasks (idempotency_key);
--- Due running tasks: the poller and the publisher scan this range, then order the due rows by priority.
-CREATE INDEX idx_tasks_due ON tasks (status, run_after, priority);
+-- Due running tasks: the poller and the publisher take them highest priority first, oldest first, and stop at
+-- their LIMIT, instead of sorting every due row.
+CREATE INDEX idx_tasks_due ON tasks (status, priority DESC, run_after);
 CREATE INDEX idx_tasks_lease ON tasks (lease_expires_at);
 CREATE INDEX idx_tasks_type ON tasks (type);
 
