@@ -69,9 +69,12 @@ export class PollingSource implements TaskSource {
         continue;
       }
       try {
+        const startedAt = this.deps.clock.now();
         const { claimed, asked } = await this.runOnce();
         failures = 0;
-        if (claimed < asked || asked === 0) await delay(this.config.intervalMs, signal);
+        // One poll per interval, start to start: the time the poll took comes off the wait.
+        const elapsed = this.deps.clock.now() - startedAt;
+        if (claimed < asked || asked === 0) await delay(Math.max(0, this.config.intervalMs - elapsed), signal);
       } catch (err) {
         failures += 1;
         if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'polling failed; retrying');
