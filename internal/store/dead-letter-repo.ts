@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { deleteSelectedIds } from './transaction.js';
 import { deadLetterFromRow, decodeCursor, pageOf } from './mappers.js';
 import type { DeadLetter, DeadLetterReason, JsonObject, Page } from './types.js';
 
@@ -66,16 +67,7 @@ export async function deadLetterDeleteBefore(conn: Db, params: { before: Date; l
     .orderBy('id', 'asc')
     .limit(params.limit)
     .execute();
-  if (ids.length === 0) return 0;
-  const result = await conn.db
-    .deleteFrom('dead_letters')
-    .where(
-      'id',
-      'in',
-      ids.map((r) => r.id),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteSelectedIds(conn, 'dead_letters', ids);
 }
 
 export type DeadLetterReplay =

@@ -1,6 +1,6 @@
 import type { Db } from './database.js';
 import { decodeCursor, pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
-import { withTransaction } from './transaction.js';
+import { deleteSelectedIds, withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
 /**
@@ -189,14 +189,5 @@ export async function notificationDeleteBefore(conn: Db, params: { before: Date;
     .orderBy('id', 'asc')
     .limit(params.limit)
     .execute();
-  if (ids.length === 0) return 0;
-  const result = await conn.db
-    .deleteFrom('notifications')
-    .where(
-      'id',
-      'in',
-      ids.map((r) => r.id),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteSelectedIds(conn, 'notifications', ids);
 }

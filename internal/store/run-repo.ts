@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { deleteSelectedIds } from './transaction.js';
 import { decodeCursor, pageOf, runFromRow } from './mappers.js';
 import type { Page, TaskRun } from './types.js';
 
@@ -44,14 +45,5 @@ export async function runDeleteBefore(conn: Db, params: { before: Date; limit: n
     .orderBy('id', 'asc')
     .limit(params.limit)
     .execute();
-  if (ids.length === 0) return 0;
-  const result = await conn.db
-    .deleteFrom('task_runs')
-    .where(
-      'id',
-      'in',
-      ids.map((r) => r.id),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteSelectedIds(conn, 'task_runs', ids);
 }
