@@ -23,13 +23,18 @@ import {
   runDeleteBefore,
   runListBySlot,
   runListByTask,
+  runStartMany,
+  slotClaimDue,
+  slotCompleteMany,
   taskDelete,
   taskGetById,
   taskGetByIdempotencyKey,
   taskInsert,
   taskList,
+  taskMemoryGet,
   taskUpdate,
   withTransaction,
+  notificationListByTask,
 } from '../internal/store/index.js';
 import { type Dialect, type TestStore, createTestStore } from './support/services.js';
 
@@ -565,6 +570,138 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const left = (await runListByTask(store, { taskId: task.id, limit: 10 })).items.map((r) => r.id);
       expect(left.sort((a, b) => a - b)).toEqual([oldRunning, recent]);
       for (const id of oldDone) expect(left).not.toContain(id);
+    });
+  });
+
+  describe('run starts and outcomes, many per statement', () => {
+    const retry = { baseMs: 1000, maxMs: 1000, random: () => 0 };
+
+    /** Inserts tasks of a type of their own and claims them all, as a poller would. */
+    async function claimNew(type: string, overrides: Partial<TaskInsertParams>[]) {
+      const tasks = [];
+      for (const o of overrides) tasks.push(await taskInsert(store, taskParams({ type, ...o })));
+      const claims = await slotClaimDue(store, {
+        owner: 'host:1:batch',
+        leaseToken: `token-${type}`,
+        leaseMs: 60_000,
+        now: at(1000),
+        typePatterns: [type],
+        limit: 100,
+        channel: 'poll',
+      });
+      expect(claims).toHaveLength(tasks.length);
+      return tasks.map((t) => claims.find((c) => c.task.id === t.id) as (typeof claims)[number]);
+    }
+
+    async function stealLease(taskId: number) {
+      await store.db.updateTable('tasks').set({ lease_token: 'someone-else' }).where('id', '=', taskId).execute();
+    }
+
+    it('starts every claim whose lease holds, and no attempt twice', async () => {
+      const type = `batch_start_${dialect}`;
+      const [a, b, c] = await claimNew(type, [{}, { priority: 5 }, {}]);
+      if (a === undefined || b === undefined || c === undefined) throw new Error('claims missing');
+      await stealLease(c.task.id);
+
+      const started = await runStartMany(store, { claims: [a, b, c], worker: 'host:1:batch', now: at(1100) });
+      expect([...started.keys()].map((k) => k.task.id).sort()).toEqual([a.task.id, b.task.id].sort());
+      expect(new Set(started.values()).size).toBe(2);
+      for (const claim of [a, b]) {
+        const runs = (await runListByTask(store, { taskId: claim.task.id, limit: 10 })).items;
+        expect(runs).toHaveLength(1);
+        expect(runs[0]).toMatchObject({ id: started.get(claim), slot: T0, attempt: 1, source: 'poll', status: 'running', startedAt: at(1100) });
+      }
+      expect((await runListByTask(store, { taskId: c.task.id, limit: 10 })).items).toHaveLength(0);
+
+      // The same attempts again (a second start of one attempt): nothing is written, nothing may run.
+      const again = await runStartMany(store, { claims: [a, b], worker: 'host:1:batch', now: at(1200) });
+      expect(again.size).toBe(0);
+      expect((await runListByTask(store, { taskId: a.task.id, limit: 10 })).items).toHaveLength(1);
+    });
+
+    it('starts the live one of two claims of the same task in one call', async () => {
+      const type = `batch_twice_${dialect}`;
+      const [live] = await claimNew(type, [{}]);
+      if (live === undefined) throw new Error('claim missing');
+      const stale = { ...live, leaseToken: 'an-expired-claim' };
+      const started = await runStartMany(store, { claims: [stale, live], worker: 'host:1:batch', now: at(1100) });
+      expect(started.has(stale)).toBe(false);
+      expect(started.has(live)).toBe(true);
+    });
+
+    it('records a batch of mixed outcomes, each as it would be alone, fenced by its lease', async () => {
+      const type = `batch_complete_${dialect}`;
+      const notify = { webhook_url: 'http://hooks.example/x', on: ['down'] };
+      const [ok, monitor, failing, exhausted, lost] = await claimNew(type, [
+        { schedule: { every: 60 } },
+        { schedule: { every: 30 }, notify },
+        { maxAttempts: 3 },
+        { maxAttempts: 1 },
+        {},
+      ]);
+      if (!ok || !monitor || !failing || !exhausted || !lost) throw new Error('claims missing');
+      const claims = [ok, monitor, failing, exhausted, lost];
+      const started = await runStartMany(store, { claims, worker: 'host:1:batch', now: at(1100) });
+      expect(started.size).toBe(5);
+      await stealLease(lost.task.id);
+
+      const ended = (status: 'succeeded' | 'failed', error: string | null = null, output: unknown = null) => ({
+        status,
+        output,
+        error,
+        startedAt: at(1100),
+        durationMs: 7,
+      });
+      const runId = (claim: typeof ok) => started.get(claim) as number;
+      const now = at(2000);
+      const completions = await slotCompleteMany(store, {
+        now,
+        retry,
+        items: [
+          { claim: ok, runId: runId(ok), result: ended('succeeded', null, { fine: true }) },
+          {
+            claim: monitor,
+            runId: runId(monitor),
+            result: ended('succeeded', null, { up: false, events: ['down'] }),
+            effects: {
+              up: false,
+              memory: { seen: ['a'] },
+              notifications: [{ taskId: monitor.task.id, event: 'down', url: notify.webhook_url, body: { event: 'down' } }],
+            },
+          },
+          { claim: failing, runId: runId(failing), result: ended('failed', 'boom') },
+          { claim: exhausted, runId: runId(exhausted), result: ended('failed', 'bang') },
+          { claim: lost, runId: runId(lost), result: ended('succeeded') },
+        ],
+      });
+
+      expect(completions.map((c) => c.kind)).toEqual(['succeeded', 'succeeded', 'retry', 'exhausted', 'lease_lost']);
+      expect(completions[0]).toEqual({ kind: 'succeeded', nextRunAt: at(60_000) });
+      expect(completions[1]).toEqual({ kind: 'succeeded', nextRunAt: at(30_000) });
+      expect(completions[2]).toEqual({ kind: 'retry', runAfter: at(500, now) });
+
+      const task = async (claim: typeof ok) => (await taskGetById(store, claim.task.id)) as NonNullable<Awaited<ReturnType<typeof taskGetById>>>;
+      const run = async (claim: typeof ok) => (await runListByTask(store, { taskId: claim.task.id, limit: 1 })).items[0];
+
+      expect(await task(ok)).toMatchObject({ nextRunAt: at(60_000), runAfter: at(60_000), attempts: 0, leaseToken: null, lastStatus: 'succeeded', lastRunAt: at(1100), up: null });
+      expect(await run(ok)).toMatchObject({ status: 'succeeded', finishedAt: now, durationMs: 7, output: { fine: true }, error: null });
+
+      expect(await task(monitor)).toMatchObject({ nextRunAt: at(30_000), up: false, lastStatus: 'succeeded', leaseToken: null });
+      expect(await taskMemoryGet(store, monitor.task.id)).toEqual({ seen: ['a'] });
+      const notes = (await notificationListByTask(store, { taskId: monitor.task.id, limit: 10 })).items;
+      expect(notes).toHaveLength(1);
+      expect(notes[0]).toMatchObject({ event: 'down', runId: runId(monitor) });
+
+      expect(await task(failing)).toMatchObject({ nextRunAt: T0, runAfter: at(500, now), attempts: 1, pendingSource: 'retry', leaseToken: null, lastError: 'boom' });
+      expect(await run(failing)).toMatchObject({ status: 'failed', error: 'boom' });
+
+      const done = completions[3] as Extract<(typeof completions)[number], { kind: 'exhausted' }>;
+      expect(await task(exhausted)).toMatchObject({ nextRunAt: at(60_000), attempts: 0, lastStatus: 'failed', lastError: 'bang', leaseToken: null });
+      expect(await deadLetterGetById(store, done.deadLetterId)).toMatchObject({ taskId: exhausted.task.id, reason: 'attempts_exhausted', error: 'bang' });
+
+      // The lease was taken over: neither the run nor the task shows this process's outcome.
+      expect(await task(lost)).toMatchObject({ leaseToken: 'someone-else', lastStatus: null });
+      expect(await run(lost)).toMatchObject({ status: 'running', finishedAt: null });
     });
   });
 

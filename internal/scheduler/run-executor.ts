@@ -12,12 +12,11 @@ import {
   type SlotEffects,
   type Store,
   isStoreError,
-  runStart,
-  slotComplete,
   taskMemoryGet,
 } from '../store/index.js';
 import type { Job } from './job.js';
 import { effectsOf } from './run-effects.js';
+import { RunRecorder, type RunStarted } from './run-recorder.js';
 import { type JobRunner, LeaseLostError } from './worker-pool.js';
 
 export interface RunExecutorDeps {
@@ -47,28 +46,33 @@ class TimeoutError extends Error {
  * acknowledged before it is recorded.
  */
 export class RunExecutor implements JobRunner {
+  /** Starts and outcomes of concurrent runs are written together, a batch per round trip. */
+  private readonly recorder: RunRecorder;
+
   constructor(
     private readonly deps: RunExecutorDeps,
-    private readonly config: RunExecutorConfig,
-  ) {}
+    config: RunExecutorConfig,
+  ) {
+    this.recorder = new RunRecorder(deps, config);
+  }
 
   async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
     const { claim } = job;
     const { task } = claim;
-    const startedAt = new Date(this.deps.clock.now());
-    let runId: number | undefined;
+    let started: RunStarted | undefined;
     try {
-      runId = poolSignal.aborted ? undefined : await runStart(this.deps.store, { claim, worker: this.config.worker, now: startedAt });
+      started = poolSignal.aborted ? undefined : await this.recorder.start(claim);
     } catch (err) {
       // Without a run row the attempt must not start; the lease expires and recovery frees the slot.
       this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
       return;
     }
-    if (runId === undefined) {
+    if (started === undefined) {
       // The lease ran out while the claim waited (or the run was aborted before it began): not ours to run.
       this.deps.logger.warn({ taskId: task.id }, 'lease lost before the run started; not running it');
       return;
     }
+    const { runId, startedAt } = started;
     if (claim.attempt === 1) {
       this.deps.metrics.scheduleLateness.observe(Math.max(0, startedAt.getTime() - claim.slot.getTime()) / 1000);
     }
@@ -165,14 +169,7 @@ export class RunExecutor implements JobRunner {
       // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
       if (abandoned.aborted) return undefined;
       try {
-        return await slotComplete(this.deps.store, {
-          claim: job.claim,
-          runId,
-          result,
-          now: new Date(this.deps.clock.now()),
-          retry: this.config.retry,
-          effects,
-        });
+        return await this.recorder.complete({ claim: job.claim, runId, result, effects });
       } catch (err) {
         if (!isStoreError(err, 'unavailable') && !isStoreError(err, 'busy')) {
           this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Batcher } from '../platform/batcher.js';
 import type { Clock } from '../platform/clock.js';
 import { delay } from '../platform/lifecycle.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -52,6 +53,14 @@ export class StreamSource implements TaskSource {
   private loop: Promise<void> | undefined;
   private controller = new AbortController();
   private lastAutoclaim = 0;
+  /** Entries whose runs are recorded, acknowledged together: one XACK per stream per batch. */
+  private readonly acks = new Batcher<EntryRef, void>(
+    async (refs) => {
+      await this.deps.consumer.ack(refs);
+      return refs.map(() => undefined);
+    },
+    { maxBatch: 500, maxInFlight: 1 },
+  );
 
   constructor(
     private readonly deps: StreamSourceDeps,
@@ -186,7 +195,7 @@ export class StreamSource implements TaskSource {
         if (first === undefined) continue;
         const accepted = this.deps.pool.offer({
           claim,
-          onRecorded: () => this.deps.consumer.ack([first]),
+          onRecorded: () => this.acks.submit(first),
         });
         if (!accepted) rejected.push(claim);
       }

@@ -1,3 +1,4 @@
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './database.js';
 import { deadLetterInsert } from './dead-letter-repo.js';
 import { scheduleOf, taskFromRow, toDate, toDateOrNull } from './mappers.js';
@@ -5,41 +6,95 @@ import { taskMemoryPut } from './memory-repo.js';
 import { type NotificationDraft, notificationInsert } from './notification-repo.js';
 import { type ClaimedSlot, withClaimTransaction } from './slot-claim.js';
 import { nextSlot } from './slots.js';
-import { withTransaction } from './transaction.js';
 import type { JsonObject, RunStatus, TaskRow } from './types.js';
 
 /** How an attempt starts and ends, and how recovery ends the attempts of executors that died. */
 
 /**
- * Records the start of an attempt, only while the claim's lease still holds: a claim that waited in a buffer past
- * its lease (recovery may have handed the slot on) must not start. Returns the run id, or undefined when the lease
- * is gone. The unique (task, slot, attempt) key rejects a second start of the same attempt.
+ * Records the start of attempts, only while each claim's lease still holds: a claim that waited in a buffer past
+ * its lease (recovery may have handed the slot on) must not start. One INSERT … SELECT writes every run row,
+ * fenced by (id, lease_token); a second attempt to start the same (task, slot, attempt) writes nothing. Returns
+ * the run id of each claim that started; a claim missing from the answer must not run.
  */
+export async function runStartMany(
+  conn: Db,
+  params: { claims: readonly ClaimedSlot[]; worker: string; now: Date },
+): Promise<Map<ClaimedSlot, number>> {
+  const started = new Map<ClaimedSlot, number>();
+  // A task appears at most once per statement (its CASE arms are keyed by task id); a second claim of the same task
+  // (an expired one still buffered beside its successor) goes in a statement of its own.
+  let rest = [...params.claims];
+  while (rest.length > 0) {
+    const batch = new Map<number, ClaimedSlot>();
+    const later: ClaimedSlot[] = [];
+    for (const claim of rest) {
+      if (batch.has(claim.task.id)) later.push(claim);
+      else batch.set(claim.task.id, claim);
+    }
+    rest = later;
+    const claims = [...batch.values()];
+    const ids = [...batch.keys()];
+    let insert = conn.db
+      .insertInto('task_runs')
+      .columns(['task_id', 'slot', 'attempt', 'source', 'status', 'started_at', 'worker'])
+      .expression((eb) =>
+        eb
+          .selectFrom('tasks')
+          .select([
+            'id',
+            // While a lease holds, the row's slot and attempt are the claim's: nothing else moves them.
+            'next_run_at',
+            'attempts',
+            caseById('id', claims.map((c) => [c.task.id, c.source])).as('source'),
+            eb.val('running').as('status'),
+            eb.val(params.now).as('started_at'),
+            eb.val(params.worker).as('worker'),
+          ])
+          .where('id', 'in', ids)
+          .where('lease_token', '=', caseById('id', claims.map((c) => [c.task.id, c.leaseToken]))),
+      );
+    insert =
+      conn.dialect === 'mysql'
+        ? insert.onDuplicateKeyUpdate({ attempt: sql<number>`task_runs.attempt` })
+        : insert.onConflict((oc) => oc.doNothing());
+    const result = await insert.executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) continue;
+    const rows = await conn.db
+      .selectFrom('task_runs')
+      .select(['id', 'task_id'])
+      .where('task_id', 'in', ids)
+      .where('worker', '=', params.worker)
+      .where('started_at', '=', params.now)
+      .execute();
+    for (const row of rows) {
+      const claim = batch.get(Number(row.task_id));
+      if (claim !== undefined) started.set(claim, Number(row.id));
+    }
+  }
+  return started;
+}
+
+/** Records the start of one attempt; see {@link runStartMany}. Returns the run id, or undefined when it must not run. */
 export async function runStart(
   conn: Db,
   params: { claim: ClaimedSlot; worker: string; now: Date },
 ): Promise<number | undefined> {
-  const { claim } = params;
-  const result = await conn.db
-    .insertInto('task_runs')
-    .columns(['task_id', 'slot', 'attempt', 'source', 'status', 'started_at', 'worker'])
-    .expression((eb) =>
-      eb
-        .selectFrom('tasks')
-        .select([
-          'id',
-          eb.val(claim.slot).as('slot'),
-          eb.val(claim.attempt).as('attempt'),
-          eb.val(claim.source).as('source'),
-          eb.val('running').as('status'),
-          eb.val(params.now).as('started_at'),
-          eb.val(params.worker).as('worker'),
-        ])
-        .where('id', '=', claim.task.id)
-        .where('lease_token', '=', claim.leaseToken),
-    )
-    .executeTakeFirstOrThrow();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? Number(result.insertId) : undefined;
+  const started = await runStartMany(conn, { claims: [params.claim], worker: params.worker, now: params.now });
+  return started.get(params.claim);
+}
+
+/**
+ * `CASE <column> WHEN <id> THEN <value> … [ELSE <otherwise>] END`: one value per row in a statement that writes
+ * many rows.
+ */
+function caseById<V>(column: string, arms: readonly (readonly [number, V])[], otherwise?: RawBuilder<unknown>): RawBuilder<V> {
+  const whens = sql.join(
+    arms.map(([id, value]) => sql`WHEN ${id} THEN ${value}`),
+    sql` `,
+  );
+  return otherwise === undefined
+    ? sql<V>`CASE ${sql.ref(column)} ${whens} END`
+    : sql<V>`CASE ${sql.ref(column)} ${whens} ELSE ${otherwise} END`;
 }
 
 export interface AttemptResult {
@@ -83,115 +138,145 @@ export function retryDelay(attempt: number, policy: RetryPolicy): number {
   return Math.round(exp / 2 + (policy.random ?? Math.random)() * (exp / 2));
 }
 
+/** One attempt's end, as the executor hands it over to be recorded. */
+export interface CompletionRequest {
+  claim: ClaimedSlot;
+  runId: number;
+  result: AttemptResult;
+  /** What a successful attempt leaves behind besides its output; ignored when the attempt did not succeed. */
+  effects?: SlotEffects | undefined;
+}
+
 /**
- * Records how an attempt ended and moves the slot on, in one transaction fenced by the lease: the run row, the
- * task's next state and, when the attempts are used up, a dead letter.
+ * Records how attempts ended and moves their slots on, in one transaction: the run rows, each task's next state
+ * and, when a slot's attempts are used up, a dead letter. Every write is fenced by the lease: the task rows are
+ * locked first, and an attempt whose lease is no longer the one it was claimed with records nothing
+ * (`lease_lost`). The common case, a success, costs no statement of its own: all run rows are written by one
+ * UPDATE, and all next slots by another. Returns one completion per item, in order.
  */
-export async function slotComplete(
+export async function slotCompleteMany(
   conn: Db,
-  params: {
-    claim: ClaimedSlot;
-    runId: number;
-    result: AttemptResult;
-    now: Date;
-    retry: RetryPolicy;
-    /** What a successful attempt leaves behind besides its output; ignored when the attempt did not succeed. */
-    effects?: SlotEffects | undefined;
-  },
-): Promise<SlotCompletion> {
-  const { claim, result, now } = params;
-  return withTransaction(conn, async (trx) => {
-    let fence = trx.db
-      .selectFrom('tasks')
-      .selectAll()
-      .where('id', '=', claim.task.id)
-      .where('lease_token', '=', claim.leaseToken);
+  params: { items: readonly CompletionRequest[]; now: Date; retry: RetryPolicy },
+): Promise<SlotCompletion[]> {
+  const { items, now } = params;
+  if (items.length === 0) return [];
+  return withClaimTransaction(conn, async (trx) => {
+    const ids = [...new Set(items.map((i) => i.claim.task.id))].sort((a, b) => a - b);
+    let fence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
     if (trx.dialect === 'mysql') fence = fence.forUpdate();
-    const row = await fence.executeTakeFirst();
-    if (row === undefined) return { kind: 'lease_lost' } as const;
+    const rows = new Map((await fence.execute()).map((row) => [Number(row.id), row]));
+    const held = items.filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken);
+    if (held.length === 0) return items.map(() => ({ kind: 'lease_lost' }) as const);
 
     await trx.db
       .updateTable('task_runs')
       .set({
-        status: result.status,
+        status: caseById('id', held.map((i) => [i.runId, i.result.status])),
         finished_at: now,
-        duration_ms: result.durationMs,
-        output: result.output === undefined ? null : JSON.stringify(result.output),
-        error: result.error,
+        duration_ms: caseById('id', held.map((i) => [i.runId, i.result.durationMs])),
+        output: caseById('id', held.map((i) => [i.runId, i.result.output === undefined ? null : JSON.stringify(i.result.output)])),
+        error: caseById('id', held.map((i) => [i.runId, i.result.error])),
       })
-      .where('id', '=', params.runId)
+      .where('id', 'in', held.map((i) => i.runId))
       .execute();
 
-    if (result.status === 'succeeded') {
-      const { effects } = params;
-      const nextRunAt = await moveToNextSlot(trx, row, claim, {
-        now,
-        lastRunAt: result.startedAt,
-        outcome: 'succeeded',
-        error: null,
-        up: effects?.up,
-      });
-      if (effects?.memory !== undefined) await taskMemoryPut(trx, { taskId: claim.task.id, value: effects.memory, now });
-      if (effects?.notifications !== undefined) {
-        await notificationInsert(trx, { drafts: effects.notifications.map((d) => ({ ...d, runId: params.runId })), now });
+    const completions = new Map<CompletionRequest, SlotCompletion>();
+    const moves: { item: CompletionRequest; move: SlotMove; deadLetterId?: number }[] = [];
+    const drafts: NotificationDraft[] = [];
+    for (const item of held) {
+      const { claim, result } = item;
+      const row = rows.get(claim.task.id) as TaskRow;
+      if (result.status === 'succeeded') {
+        const { effects } = item;
+        moves.push({ item, move: { row, lastRunAt: result.startedAt, outcome: 'succeeded', error: null, up: effects?.up } });
+        if (effects?.memory !== undefined) await taskMemoryPut(trx, { taskId: claim.task.id, value: effects.memory, now });
+        for (const draft of effects?.notifications ?? []) drafts.push({ ...draft, runId: item.runId });
+        continue;
       }
-      return { kind: 'succeeded', nextRunAt };
+      if (result.final === undefined && claim.attempt < Number(row.max_attempts)) {
+        const runAfter = new Date(now.getTime() + retryDelay(claim.attempt, params.retry));
+        await trx.db
+          .updateTable('tasks')
+          .set({ ...freeLease, run_after: runAfter, pending_source: 'retry', queued_until: null, last_error: result.error })
+          .where('id', '=', claim.task.id)
+          .execute();
+        completions.set(item, { kind: 'retry', runAfter });
+        continue;
+      }
+      const deadLetterId = await deadLetterInsert(trx, {
+        taskId: claim.task.id,
+        slot: claim.slot,
+        reason: result.final?.reason ?? 'attempts_exhausted',
+        error: result.error,
+        fields: { task_id: claim.task.id, type: row.type, slot: claim.slot.toISOString(), attempts: claim.attempt },
+        now,
+      });
+      moves.push({ item, move: { row, lastRunAt: result.startedAt, outcome: 'failed', error: result.error }, deadLetterId });
     }
-    if (result.final === undefined && claim.attempt < Number(row.max_attempts)) {
-      const runAfter = new Date(now.getTime() + retryDelay(claim.attempt, params.retry));
-      await trx.db
-        .updateTable('tasks')
-        .set({ ...freeLease, run_after: runAfter, pending_source: 'retry', queued_until: null, last_error: result.error })
-        .where('id', '=', claim.task.id)
-        .where('lease_token', '=', claim.leaseToken)
-        .execute();
-      return { kind: 'retry', runAfter };
-    }
-    const deadLetterId = await deadLetterInsert(trx, {
-      taskId: claim.task.id,
-      slot: claim.slot,
-      reason: result.final?.reason ?? 'attempts_exhausted',
-      error: result.error,
-      fields: { task_id: claim.task.id, type: row.type, slot: claim.slot.toISOString(), attempts: claim.attempt },
-      now,
+    const nexts = await moveToNextSlots(trx, moves.map((m) => m.move), now);
+    moves.forEach(({ item, deadLetterId }, i) => {
+      const nextRunAt = nexts[i] as Date;
+      completions.set(item, deadLetterId === undefined ? { kind: 'succeeded', nextRunAt } : { kind: 'exhausted', nextRunAt, deadLetterId });
     });
-    const nextRunAt = await moveToNextSlot(trx, row, claim, { now, lastRunAt: result.startedAt, outcome: 'failed', error: result.error });
-    return { kind: 'exhausted', nextRunAt, deadLetterId };
+    if (drafts.length > 0) await notificationInsert(trx, { drafts, now });
+    return items.map((item) => completions.get(item) ?? ({ kind: 'lease_lost' } as const));
   });
+}
+
+/** Records how one attempt ended; see {@link slotCompleteMany}. */
+export async function slotComplete(
+  conn: Db,
+  params: CompletionRequest & { now: Date; retry: RetryPolicy },
+): Promise<SlotCompletion> {
+  const { now, retry, ...item } = params;
+  const [completion] = await slotCompleteMany(conn, { items: [item], now, retry });
+  return completion as SlotCompletion;
 }
 
 const freeLease = { lease_token: null, lease_owner: null, lease_expires_at: null } as const;
 
-/** Ends the slot with an outcome and schedules the next one (missed slots collapse into one). */
-async function moveToNextSlot(
-  trx: Db,
-  row: TaskRow,
-  fence: { task: { id: number }; leaseToken: string },
-  end: { now: Date; lastRunAt: Date; outcome: 'succeeded' | 'failed'; error: string | null; up?: boolean | undefined },
-): Promise<Date> {
-  let next = nextSlot(scheduleOf(row), toDate(row.next_run_at), end.now);
-  const manual = toDateOrNull(row.manual_run_at);
-  const manualWins = manual !== null && manual.getTime() < next.getTime();
-  if (manualWins) next = manual;
+/** How a slot ended, for {@link moveToNextSlots}. */
+interface SlotMove {
+  /** The task row, locked by the caller's transaction with the lease it ends. */
+  row: TaskRow;
+  lastRunAt: Date;
+  outcome: 'succeeded' | 'failed';
+  error: string | null;
+  up?: boolean | undefined;
+}
+
+/**
+ * Ends slots with their outcomes and schedules the next ones (missed slots collapse into one; a manual run asked
+ * for meanwhile comes first), all in one UPDATE. The caller holds the rows' locks. Returns each next slot, in order.
+ */
+async function moveToNextSlots(trx: Db, moves: readonly SlotMove[], now: Date): Promise<Date[]> {
+  if (moves.length === 0) return [];
+  const plans = moves.map((move) => {
+    const id = Number(move.row.id);
+    const next = nextSlot(scheduleOf(move.row), toDate(move.row.next_run_at), now);
+    const manual = toDateOrNull(move.row.manual_run_at);
+    const manualWins = manual !== null && manual.getTime() < next.getTime();
+    return { id, move, next: manualWins ? manual : next, manualWins };
+  });
+  const ups = plans.filter((p) => p.move.up !== undefined).map((p) => [p.id, p.move.up ? 1 : 0] as const);
   await trx.db
     .updateTable('tasks')
     .set({
       ...freeLease,
-      next_run_at: next,
-      run_after: next,
+      next_run_at: caseById('id', plans.map((p) => [p.id, p.next])),
+      run_after: caseById('id', plans.map((p) => [p.id, p.next])),
       attempts: 0,
-      pending_source: manualWins ? 'manual' : null,
+      pending_source: caseById('id', plans.map((p) => [p.id, p.manualWins ? 'manual' : null])),
       manual_run_at: null,
       queued_until: null,
-      last_run_at: end.lastRunAt,
-      last_status: end.outcome,
-      last_error: end.error,
-      ...(end.up === undefined ? {} : { up: end.up ? 1 : 0 }),
+      last_run_at: caseById('id', plans.map((p) => [p.id, p.move.lastRunAt])),
+      last_status: caseById('id', plans.map((p) => [p.id, p.move.outcome])),
+      last_error: caseById('id', plans.map((p) => [p.id, p.move.error])),
+      ...(ups.length === 0 ? {} : { up: caseById('id', ups, sql.ref('up')) }),
     })
-    .where('id', '=', fence.task.id)
-    .where('lease_token', '=', fence.leaseToken)
+    .where('id', 'in', plans.map((p) => p.id))
     .execute();
-  return next;
+  return plans.map((p) => p.next);
 }
 
 export interface RecoveryResult {
@@ -254,12 +339,7 @@ export async function slotRecoverExpired(conn: Db, params: { now: Date; limit: n
         fields: { task_id: task.id, type: task.type, slot: task.nextRunAt.toISOString(), attempts: used },
         now: params.now,
       });
-      await moveToNextSlot(trx, row, { task, leaseToken: token }, {
-        now: params.now,
-        lastRunAt: params.now,
-        outcome: 'failed',
-        error: 'executor lost: lease expired',
-      });
+      await moveToNextSlots(trx, [{ row, lastRunAt: params.now, outcome: 'failed', error: 'executor lost: lease expired' }], params.now);
       result.exhausted += 1;
     }
     return result;
