@@ -22,6 +22,7 @@ export interface TickerOptions {
 export class Ticker {
   private task: ScheduledTask | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = true;
 
@@ -56,9 +57,24 @@ export class Ticker {
     return this.inFlight;
   }
 
+  /**
+   * Ticks once more in `ms`, between the regular ticks: for work known to fall due before the next one. A later
+   * call replaces an earlier one.
+   */
+  wakeIn(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      void this.fire();
+    }, Math.max(0, ms));
+  }
+
   /** Stops ticking and waits for a tick in flight. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     if (this.task !== undefined) await this.task.destroy();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { delay } from '../platform/lifecycle.js';
-import { type Store, leaseRelease, slotClaimDue } from '../store/index.js';
+import { type Store, leaseRelease, slotClaimDue, slotNextDue } from '../store/index.js';
 import type { ClaimConfig, TaskSource } from './task-source.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -15,8 +15,8 @@ export interface PollingSourceDeps {
 
 /**
  * Polling mode: claims due tasks straight from the database (SELECT … FOR UPDATE SKIP LOCKED on MySQL), highest
- * priority first, as many as the pool has room for. It polls again at once while it finds full batches, and waits
- * one tick when the database has nothing due.
+ * priority first, as many as the pool has room for. It polls again at once while it finds full batches; otherwise
+ * it waits until the next slot falls due, or one tick when none does before then.
  */
 export class PollingSource implements TaskSource {
   readonly mode = 'db_polling' as const;
@@ -58,6 +58,18 @@ export class PollingSource implements TaskSource {
     return { claimed: claims.length - rejected.length, asked };
   }
 
+  /**
+   * At most one poll per interval, start to start (the time the poll took comes off the wait), and sooner when a
+   * slot falls due before then, though not sooner than a short gap, so that polls still gather batches.
+   */
+  private async untilNextPoll(startedAt: number): Promise<number> {
+    const now = this.deps.clock.now();
+    const wait = Math.max(0, this.config.intervalMs - (now - startedAt));
+    const next = await slotNextDue(this.deps.store, { after: new Date(now), until: new Date(now + wait) });
+    const gap = Math.min(50, this.config.intervalMs);
+    return next === undefined ? wait : Math.min(wait, Math.max(gap, next.getTime() - now));
+  }
+
   private async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
@@ -72,9 +84,7 @@ export class PollingSource implements TaskSource {
         const startedAt = this.deps.clock.now();
         const { claimed, asked } = await this.runOnce();
         failures = 0;
-        // One poll per interval, start to start: the time the poll took comes off the wait.
-        const elapsed = this.deps.clock.now() - startedAt;
-        if (claimed < asked || asked === 0) await delay(Math.max(0, this.config.intervalMs - elapsed), signal);
+        if (claimed < asked || asked === 0) await delay(await this.untilNextPoll(startedAt), signal);
       } catch (err) {
         failures += 1;
         if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'polling failed; retrying');

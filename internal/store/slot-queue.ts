@@ -98,3 +98,23 @@ export async function slotRunNowIn(
   const updated = await trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id).executeTakeFirstOrThrow();
   return taskFromRow(updated);
 }
+
+/**
+ * When the next free slot falls due, if that is after `after` and no later than `until`; undefined otherwise. One
+ * index dive per priority, so a scheduler can sleep until then instead of a whole tick.
+ */
+export async function slotNextDue(conn: Db, params: { after: Date; until: Date }): Promise<Date | undefined> {
+  const perPriority = [1, 2, 3, 4, 5].map((priority) =>
+    conn.db
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.min('run_after').as('due'))
+      .where('status', '=', 'running')
+      .where('priority', '=', priority)
+      .where('run_after', '>', params.after)
+      .where('run_after', '<=', params.until),
+  );
+  const [first, ...rest] = perPriority;
+  const rows = await rest.reduce((union, query) => union.unionAll(query), first as NonNullable<typeof first>).execute();
+  const times = rows.flatMap((r) => (r.due === null ? [] : [toDate(r.due).getTime()]));
+  return times.length === 0 ? undefined : new Date(Math.min(...times));
+}
