@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { Ticker } from '../platform/ticker.js';
-import { type Store, slotMarkQueued, slotNextDue, slotUnmarkQueued } from '../store/index.js';
+import { type PublishCursor, type Store, slotMarkQueued, slotNextDue, slotUnmarkQueued } from '../store/index.js';
 import type { TaskProducer } from '../taskqueue/index.js';
 import type { StreamHealth } from './stream-source.js';
 
@@ -56,11 +56,15 @@ export class PeriodicPublisher {
   /** Publishes everything due now (up to maxPerTick). Returns how many tasks were published. */
   async runOnce(): Promise<number> {
     let published = 0;
+    let after: PublishCursor | undefined;
+    // One pass in pages, all with the same `now`: each page starts where the previous one ended.
+    const now = new Date(this.deps.clock.now());
     while (published < this.config.maxPerTick) {
       const due = await slotMarkQueued(this.deps.store, {
-        now: new Date(this.deps.clock.now()),
+        now,
         limit: Math.min(this.config.batchSize, this.config.maxPerTick - published),
         queueMarkMs: this.config.queueMarkMs,
+        after,
       });
       if (due.length === 0) break;
       try {
@@ -75,6 +79,7 @@ export class PeriodicPublisher {
         throw err;
       }
       published += due.length;
+      after = due.at(-1);
       if (due.length < this.config.batchSize) break;
     }
     if (published > 0) this.deps.logger.debug({ published }, 'published due tasks');

@@ -11,7 +11,12 @@ export interface DueForPublish {
   priority: number;
   slot: Date;
   source: RunSource;
+  /** When it fell due; with priority and id, where the next page starts. */
+  runAfter: Date;
 }
+
+/** A place in the publishing order (priority first, then the time a task fell due, then id). */
+export type PublishCursor = Pick<DueForPublish, 'priority' | 'runAfter' | 'id'>;
 
 /**
  * Marks up to `limit` due, free, unqueued tasks as queued (until now + queueMarkMs) and returns them for
@@ -20,16 +25,39 @@ export interface DueForPublish {
  */
 export async function slotMarkQueued(
   conn: Db,
-  params: { now: Date; limit: number; queueMarkMs: number },
+  params: {
+    now: Date;
+    limit: number;
+    queueMarkMs: number;
+    /**
+     * Where the previous page of the same pass ended: this page starts after it, so that a pass over many due
+     * tasks reads each index entry once instead of walking again past every task it has already marked.
+     */
+    after?: PublishCursor | undefined;
+  },
 ): Promise<DueForPublish[]> {
+  const { after } = params;
   return withClaimTransaction(conn, async (trx) => {
     let query = trx.db
       .selectFrom('tasks')
-      .select(['id', 'priority', 'next_run_at', 'pending_source'])
+      .select(['id', 'priority', 'next_run_at', 'run_after', 'pending_source'])
       .where((eb) => dueUnleased(eb, params.now))
       .where((eb) => eb.or([eb('queued_until', 'is', null), eb('queued_until', '<=', params.now)]))
+      .$if(after !== undefined, (qb) =>
+        qb.where((eb) => {
+          const { priority, runAfter, id } = after as PublishCursor;
+          return eb.or([
+            eb('priority', '<', priority),
+            eb.and([
+              eb('priority', '=', priority),
+              eb.or([eb('run_after', '>', runAfter), eb.and([eb('run_after', '=', runAfter), eb('id', '>', id)])]),
+            ]),
+          ]);
+        }),
+      )
       .orderBy('priority', 'desc')
       .orderBy('run_after', 'asc')
+      .orderBy('id', 'asc')
       .limit(params.limit);
     if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
     const rows = await query.execute();
@@ -48,6 +76,7 @@ export async function slotMarkQueued(
       priority: Number(r.priority),
       slot: toDate(r.next_run_at),
       source: r.pending_source ?? 'periodic',
+      runAfter: toDate(r.run_after),
     }));
   });
 }
