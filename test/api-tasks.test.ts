@@ -398,7 +398,7 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       // Open enough MySQL connections first, so that the lookups run side by side instead of queueing for a connect.
       await Promise.all(Array.from({ length: 8 }, () => store.ping()));
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => createTask(deps, { input, idempotencyKey: key, requestHash: requestHash(body) })),
+        Array.from({ length: 8 }, () => createTask(deps, { input, idempotency: { key, requestHash: requestHash(body) } })),
       );
       expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
       expect(results.filter((r) => !r.replayed)).toHaveLength(1);
@@ -407,7 +407,7 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       const other = validTask({ name: 'lookup race, other body' });
       const conflicting = await Promise.allSettled(
         Array.from({ length: 4 }, () =>
-          createTask(deps, { input: parseTaskCreate(other, registry()), idempotencyKey: key, requestHash: requestHash(other) }),
+          createTask(deps, { input: parseTaskCreate(other, registry()), idempotency: { key, requestHash: requestHash(other) } }),
         ),
       );
       expect(conflicting.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'created'))).toEqual(

@@ -30,6 +30,7 @@ import {
   taskGetById,
   taskGetByIdempotencyKey,
   taskInsert,
+  taskInsertMany,
   taskList,
   taskMemoryGet,
   taskUpdate,
@@ -326,6 +327,23 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       // Tasks without a key never conflict with each other.
       await taskInsert(store, taskParams({ idempotencyKey: null }));
       await taskInsert(store, taskParams({ idempotencyKey: null }));
+    });
+
+    it('inserts many tasks at once, each under its own id, and none when one of them is refused', async () => {
+      const params = [1, 2, 3].map((i) => taskParams({ name: `many ${dialect} ${i}`, priority: i }));
+      const tasks = await taskInsertMany(store, params);
+      expect(tasks.map((t) => t.name)).toEqual(params.map((p) => p.name));
+      expect(new Set(tasks.map((t) => t.id)).size).toBe(3);
+      for (const task of tasks) expect(await taskGetById(store, task.id)).toMatchObject({ name: task.name, priority: task.priority });
+
+      await taskInsert(store, taskParams({ idempotencyKey: `many-dup-${dialect}`, requestHash: 'h' }));
+      const refused = [
+        taskParams({ name: `many refused ${dialect} a` }),
+        taskParams({ name: `many refused ${dialect} b`, idempotencyKey: `many-dup-${dialect}`, requestHash: 'h' }),
+      ];
+      expect((await storeErrorOf(taskInsertMany(store, refused))).code).toBe('conflict');
+      const kept = await store.db.selectFrom('tasks').select('name').where('name', 'like', `many refused ${dialect}%`).execute();
+      expect(kept).toEqual([]);
     });
 
     it('finds a task by idempotency key together with the request hash', async () => {

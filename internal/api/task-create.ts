@@ -1,8 +1,19 @@
+import { Batcher } from '../platform/batcher.js';
 import type { Clock } from '../platform/clock.js';
 import { toError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import { type Store, type Task, isStoreError, retryOnBusy, taskGetByIdempotencyKey, taskInsert } from '../store/index.js';
+import {
+  type Store,
+  type Task,
+  type TaskInsertParams,
+  isStoreError,
+  isStoreOutage,
+  retryOnBusy,
+  taskGetByIdempotencyKey,
+  taskInsert,
+  taskInsertMany,
+} from '../store/index.js';
 import { idempotencyConflict } from './idempotency.js';
 import type { QueuedVia, TaskDispatcher } from './ports.js';
 import type { TaskCreateInput } from './task-input.js';
@@ -19,14 +30,32 @@ export interface CreateTaskDeps {
   metrics: Metrics;
   clock: Clock;
   logger: Logger;
+  /** Inserts the row; default one INSERT per create. The API passes {@link batchedTaskInsert}. */
+  insert?: ((params: TaskInsertParams) => Promise<Task>) | undefined;
+}
+
+/**
+ * Inserts with group commit: the rows of concurrent creates go in together, one INSERT per batch. A batch the
+ * database refuses for one row (a duplicate idempotency key) is inserted again row by row, so that only that
+ * create sees the conflict.
+ */
+export function batchedTaskInsert(store: Store): (params: TaskInsertParams) => Promise<Task> {
+  const batcher = new Batcher<TaskInsertParams, Task>((items) => retryOnBusy(() => taskInsertMany(store, items)), {
+    maxBatch: 200,
+    maxInFlight: 2,
+    retryAlone: (err) => !isStoreOutage(err),
+  });
+  return (params) => batcher.submit(params);
 }
 
 export interface CreateTaskRequest {
   input: TaskCreateInput;
-  /** From the `Idempotency-Key` header; null when the client sent none. */
-  idempotencyKey: string | null;
-  /** sha256 of the canonical body; compared when the key was used before. */
-  requestHash: string;
+  /** Set when the client sent an `Idempotency-Key`; null otherwise. */
+  idempotency: {
+    key: string;
+    /** sha256 of the canonical body; compared when the key was used before. */
+    requestHash: string;
+  } | null;
 }
 
 export type CreateTaskResult =
@@ -35,31 +64,30 @@ export type CreateTaskResult =
   | { replayed: true; task: Task; queuedVia: 'poll' };
 
 export async function createTask(deps: CreateTaskDeps, request: CreateTaskRequest): Promise<CreateTaskResult> {
-  const { idempotencyKey } = request;
-  if (idempotencyKey !== null) {
-    const earlier = await replayOf(deps.store, idempotencyKey, request.requestHash);
+  const { idempotency } = request;
+  if (idempotency !== null) {
+    const earlier = await replayOf(deps.store, idempotency);
     if (earlier !== undefined) return earlier;
   }
 
   const now = new Date(deps.clock.now());
   const ttl = deps.dispatcher.queueMarkTtlMs;
+  const insert = deps.insert ?? ((params: TaskInsertParams) => retryOnBusy(() => taskInsert(deps.store, params)));
   let task: Task;
   try {
-    task = await retryOnBusy(() =>
-      taskInsert(deps.store, {
-        ...request.input,
-        nextRunAt: now,
-        queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl),
-        idempotencyKey,
-        requestHash: idempotencyKey === null ? null : request.requestHash,
-        now,
-      }),
-    );
+    task = await insert({
+      ...request.input,
+      nextRunAt: now,
+      queuedUntil: ttl === null ? null : new Date(now.getTime() + ttl),
+      idempotencyKey: idempotency?.key ?? null,
+      requestHash: idempotency?.requestHash ?? null,
+      now,
+    });
   } catch (err) {
     // Two requests with the same key raced past the lookup; the unique key let one insert win. Answer as if this
     // request had arrived second, which it did.
-    if (idempotencyKey !== null && isStoreError(err, 'conflict')) {
-      const earlier = await replayOf(deps.store, idempotencyKey, request.requestHash);
+    if (idempotency !== null && isStoreError(err, 'conflict')) {
+      const earlier = await replayOf(deps.store, idempotency);
       if (earlier !== undefined) return earlier;
     }
     throw err;
@@ -70,10 +98,13 @@ export async function createTask(deps: CreateTaskDeps, request: CreateTaskReques
 }
 
 /** The task an earlier request with this key created, if any; a different body under the same key is a conflict. */
-async function replayOf(store: Store, key: string, hash: string): Promise<CreateTaskResult | undefined> {
-  const found = await taskGetByIdempotencyKey(store, key);
+async function replayOf(
+  store: Store,
+  idempotency: NonNullable<CreateTaskRequest['idempotency']>,
+): Promise<CreateTaskResult | undefined> {
+  const found = await taskGetByIdempotencyKey(store, idempotency.key);
   if (found === undefined) return undefined;
-  if (found.requestHash !== hash) throw idempotencyConflict();
+  if (found.requestHash !== idempotency.requestHash) throw idempotencyConflict();
   // The task is already known to the scheduler, which finds it due by polling or periodic publishing.
   return { replayed: true, task: found.task, queuedVia: 'poll' };
 }

@@ -61,4 +61,31 @@ describe('Batcher', () => {
     const batcher = new Batcher(async (items: number[]) => items.slice(1), { maxBatch: 10, maxInFlight: 1 });
     await expect(Promise.all([batcher.submit(1), batcher.submit(2)])).rejects.toThrow('1 results for 2 items');
   });
+
+  it('writes a failed batch again item by item when told to, so that only the item at fault fails', async () => {
+    const writes: number[][] = [];
+    const write = async (items: number[]) => {
+      writes.push(items);
+      if (items.includes(2)) throw new Error(items.length > 1 ? 'batch refused' : 'item 2 refused');
+      return items.map((i) => i * 10);
+    };
+    const batcher = new Batcher(write, { maxBatch: 10, maxInFlight: 1, retryAlone: (err) => (err as Error).message === 'batch refused' });
+    const results = await Promise.allSettled([1, 2, 3].map((i) => batcher.submit(i)));
+    expect(writes).toEqual([[1, 2, 3], [1], [2], [3]]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'item 2 refused', 30]);
+  });
+
+  it('does not split a batch that failed with an error every item would meet', async () => {
+    const writes: number[][] = [];
+    const batcher = new Batcher(
+      async (items: number[]) => {
+        writes.push(items);
+        throw new Error('store down');
+      },
+      { maxBatch: 10, maxInFlight: 1, retryAlone: () => false },
+    );
+    const results = await Promise.allSettled([1, 2].map((i) => batcher.submit(i)));
+    expect(writes).toEqual([[1, 2]]);
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+  });
 });

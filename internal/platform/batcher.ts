@@ -4,10 +4,16 @@
  * one pays one round trip per batch instead of one per call.
  */
 export interface BatcherOptions {
-  /** Most items in one flush. */
+  /** Most items in one write. */
   maxBatch: number;
-  /** Flushes in flight at once; further items wait and are gathered into the next flush. */
+  /** Writes in flight at once; further items wait and are gathered into the next write. */
   maxInFlight: number;
+  /**
+   * Whether a batch that failed with this error is written again one item at a time, so that the item at fault
+   * fails alone (a constraint one row breaks, say). Errors that would fail every item alike (an outage) should
+   * answer false. Default: never.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
 
 interface Pending<I, O> {
@@ -21,19 +27,16 @@ export class Batcher<I, O> {
   private inFlight = 0;
   private scheduled = false;
 
-  /**
-   * `flush` receives a batch and returns one result per item, in order. When it throws, every item of that batch
-   * is rejected with the error.
-   */
+  /** `write` receives a batch and returns one result per item, in order. */
   constructor(
-    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly write: (items: I[]) => Promise<O[]>,
     private readonly options: BatcherOptions,
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      // Items submitted in the same turn of the event loop (a worker pool starting many jobs) share a flush.
+      // Items submitted in the same turn of the event loop (a worker pool starting many jobs) share a write.
       if (!this.scheduled) {
         this.scheduled = true;
         queueMicrotask(() => {
@@ -48,18 +51,36 @@ export class Batcher<I, O> {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight += 1;
-      this.flush(batch.map((p) => p.item))
-        .then((results) => {
-          if (results.length !== batch.length) throw new Error(`flush returned ${results.length} results for ${batch.length} items`);
-          batch.forEach((p, i) => p.resolve(results[i] as O));
-        })
-        .catch((err: unknown) => {
-          for (const p of batch) p.reject(err);
-        })
-        .finally(() => {
-          this.inFlight -= 1;
-          this.drain();
-        });
+      void this.flush(batch).finally(() => {
+        this.inFlight -= 1;
+        this.drain();
+      });
     }
+  }
+
+  private async flush(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const results = await this.writeChecked(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i] as O));
+    } catch (err) {
+      if (batch.length === 1 || this.options.retryAlone?.(err) !== true) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      for (const p of batch) {
+        try {
+          const [result] = await this.writeChecked([p.item]);
+          p.resolve(result as O);
+        } catch (itemErr) {
+          p.reject(itemErr);
+        }
+      }
+    }
+  }
+
+  private async writeChecked(items: I[]): Promise<O[]> {
+    const results = await this.write(items);
+    if (results.length !== items.length) throw new Error(`write returned ${results.length} results for ${items.length} items`);
+    return results;
   }
 }

@@ -24,7 +24,11 @@ export interface LoggerOptions {
   level?: string;
   /** Extra fields on every line, such as the process role. */
   base?: Record<string, unknown>;
-  /** Where lines go; defaults to stdout. Tests pass a stream to capture them. */
+  /**
+   * Where lines go; defaults to stdout, written asynchronously (lines logged while a write is under way go out
+   * together in the next one, and whatever is pending is flushed when the process exits). Tests pass a stream to
+   * capture them.
+   */
   destination?: pino.DestinationStream;
 }
 
@@ -38,7 +42,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: '***' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

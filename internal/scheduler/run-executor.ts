@@ -11,7 +11,7 @@ import {
   type SlotCompletion,
   type SlotEffects,
   type Store,
-  isStoreError,
+  isStoreOutage,
   taskMemoryGet,
 } from '../store/index.js';
 import type { Job } from './job.js';
@@ -171,7 +171,7 @@ export class RunExecutor implements JobRunner {
       try {
         return await this.recorder.complete({ claim: job.claim, runId, result, effects });
       } catch (err) {
-        if (!isStoreError(err, 'unavailable') && !isStoreError(err, 'busy')) {
+        if (!isStoreOutage(err)) {
           this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');
           return undefined;
         }

@@ -6,7 +6,7 @@ import {
   type RetryPolicy,
   type SlotCompletion,
   type Store,
-  isStoreError,
+  isStoreOutage,
   retryOnBusy,
   runStartMany,
   slotCompleteMany,
@@ -26,38 +26,35 @@ export interface RunRecorderConfig {
   maxBatch?: number;
 }
 
-/** What a flush answers for one item: its value, or the error that item alone failed with. */
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
 /**
  * Writes run starts and outcomes with group commit: while one batch is being written, the next ones gather, so
  * that a busy pool pays a few statements per batch rather than several per run. A batch that fails for a reason
  * other than an outage is written again one item at a time, so that one bad item fails alone.
  */
 export class RunRecorder {
-  private readonly starts: Batcher<ClaimedSlot, Settled<RunStarted | undefined>>;
-  private readonly completions: Batcher<CompletionRequest, Settled<SlotCompletion>>;
+  private readonly starts: Batcher<ClaimedSlot, RunStarted | undefined>;
+  private readonly completions: Batcher<CompletionRequest, SlotCompletion>;
 
   constructor(
     private readonly deps: { store: Store; clock: Clock },
     private readonly config: RunRecorderConfig,
   ) {
-    const options = { maxBatch: config.maxBatch ?? 100, maxInFlight: 2 };
-    this.starts = new Batcher((claims) => this.settle(claims, (batch) => this.writeStarts(batch)), options);
-    this.completions = new Batcher((items) => this.settle(items, (batch) => this.writeCompletions(batch)), options);
+    const options = { maxBatch: config.maxBatch ?? 100, maxInFlight: 2, retryAlone: (err: unknown) => !isStoreOutage(err) };
+    this.starts = new Batcher((claims) => this.writeStarts(claims), options);
+    this.completions = new Batcher((items) => this.writeCompletions(items), options);
   }
 
   /**
    * Records the start of an attempt while its lease holds. Resolves undefined when the attempt must not run (the
    * lease is gone, or the attempt was started before); rejects when the store could not be reached.
    */
-  async start(claim: ClaimedSlot): Promise<RunStarted | undefined> {
-    return unwrap(await this.starts.submit(claim));
+  start(claim: ClaimedSlot): Promise<RunStarted | undefined> {
+    return this.starts.submit(claim);
   }
 
   /** Records an attempt's outcome and moves its slot on; see `slotCompleteMany`. */
-  async complete(request: CompletionRequest): Promise<SlotCompletion> {
-    return unwrap(await this.completions.submit(request));
+  complete(request: CompletionRequest): Promise<SlotCompletion> {
+    return this.completions.submit(request);
   }
 
   private async writeStarts(claims: ClaimedSlot[]): Promise<(RunStarted | undefined)[]> {
@@ -73,30 +70,4 @@ export class RunRecorder {
     const now = new Date(this.deps.clock.now());
     return retryOnBusy(() => slotCompleteMany(this.deps.store, { items, now, retry: this.config.retry }));
   }
-
-  private async settle<I, O>(items: I[], write: (batch: I[]) => Promise<O[]>): Promise<Settled<O>[]> {
-    try {
-      return (await write(items)).map((value) => ({ ok: true, value }));
-    } catch (error) {
-      // An outage fails the whole batch alike, and each caller decides whether to try again.
-      if (items.length === 1 || isStoreError(error, 'unavailable') || isStoreError(error, 'busy')) {
-        return items.map(() => ({ ok: false, error }));
-      }
-      const settled: Settled<O>[] = [];
-      for (const item of items) {
-        try {
-          const [value] = await write([item]);
-          settled.push({ ok: true, value: value as O });
-        } catch (itemError) {
-          settled.push({ ok: false, error: itemError });
-        }
-      }
-      return settled;
-    }
-  }
-}
-
-function unwrap<T>(settled: Settled<T>): T {
-  if (!settled.ok) throw settled.error;
-  return settled.value;
 }

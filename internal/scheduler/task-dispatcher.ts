@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import { Batcher } from '../platform/batcher.js';
 import type { Metrics } from '../platform/metrics.js';
 import { type RunSource, type Store, type Task, slotUnmarkQueued } from '../store/index.js';
-import type { TaskProducer } from '../taskqueue/index.js';
+import type { PublishItem, TaskProducer } from '../taskqueue/index.js';
 import type { Scheduler } from './scheduler.js';
 
 export type QueuedVia = 'stream' | 'direct' | 'poll';
@@ -12,6 +13,9 @@ export type QueuedVia = 'stream' | 'direct' | 'poll';
  * row is committed and due before any of this, so no path can lose it.
  */
 export class TaskDispatcher {
+  /** Publishes of concurrent requests go out together, one pipeline per batch. */
+  private readonly publishes: Batcher<PublishItem, void> | undefined;
+
   constructor(
     private readonly deps: {
       store: Store;
@@ -21,7 +25,19 @@ export class TaskDispatcher {
       logger: Logger;
     },
     private readonly config: { enableRedisQueue: boolean; queueMarkMs: number },
-  ) {}
+  ) {
+    const { producer } = deps;
+    this.publishes =
+      producer === undefined
+        ? undefined
+        : new Batcher<PublishItem, void>(
+            async (items: PublishItem[]) => {
+              await producer.publish(items);
+              return items.map(() => undefined);
+            },
+            { maxBatch: 200, maxInFlight: 2 },
+          );
+  }
 
   /** Set when new rows should carry a queue mark because they are about to be published. */
   get queueMarkTtlMs(): number | null {
@@ -37,9 +53,9 @@ export class TaskDispatcher {
   }
 
   private async dispatch(task: Task, source: RunSource): Promise<QueuedVia> {
-    if (this.queueMarkTtlMs !== null && this.deps.producer !== undefined) {
+    if (this.queueMarkTtlMs !== null && this.publishes !== undefined) {
       try {
-        await this.deps.producer.publish([{ taskId: task.id, priority: task.priority, slot: task.nextRunAt, source }]);
+        await this.publishes.submit({ taskId: task.id, priority: task.priority, slot: task.nextRunAt, source });
         return 'stream';
       } catch (err) {
         this.deps.metrics.publishFallback.inc();

@@ -27,6 +27,14 @@ export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreE
   return err instanceof StoreError && (code === undefined || err.code === code);
 }
 
+/**
+ * Whether the error is the database's state rather than the request's: unreachable, or a lock conflict that a
+ * retry resolves. Such an error fails any statement alike; waiting and trying again is the remedy.
+ */
+export function isStoreOutage(err: unknown): boolean {
+  return isStoreError(err, 'unavailable') || isStoreError(err, 'busy');
+}
+
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -3,7 +3,7 @@
  * or a transaction) first; driver errors leave as StoreError.
  */
 export { type Db, type DialectName, type OpenStoreOptions, type Store, openStore } from './database.js';
-export { StoreError, type StoreErrorCode, isStoreError } from './errors.js';
+export { StoreError, type StoreErrorCode, isStoreError, isStoreOutage } from './errors.js';
 export { StoreMigrator, type MigrationStatus, findMigrationsDir } from './migrator.js';
 export { retryOnBusy, withTransaction } from './transaction.js';
 export * from './task-repo.js';

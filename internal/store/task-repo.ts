@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { withTransaction } from './transaction.js';
 import { decodeCursor, pageOf, scheduleColumns, taskFromRow } from './mappers.js';
 import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
 
@@ -23,30 +25,73 @@ export interface TaskInsertParams {
 
 /** Inserts a task; a duplicate idempotency key raises StoreError('conflict'). */
 export async function taskInsert(conn: Db, params: TaskInsertParams): Promise<Task> {
-  const result = await conn.db
-    .insertInto('tasks')
-    .values({
-      name: params.name,
-      type: params.type,
-      payload: JSON.stringify(params.payload),
-      ...scheduleColumns(params.schedule),
-      priority: params.priority,
-      timeout_ms: params.timeoutMs,
-      max_attempts: params.maxAttempts,
-      status: params.status,
-      notify: params.notify === null ? null : JSON.stringify(params.notify),
-      next_run_at: params.nextRunAt,
-      run_after: params.nextRunAt,
-      attempts: 0,
-      queued_until: params.queuedUntil,
-      idempotency_key: params.idempotencyKey,
-      request_hash: params.requestHash,
-      created_at: params.now,
-      updated_at: params.now,
-    })
-    .executeTakeFirstOrThrow();
+  const result = await conn.db.insertInto('tasks').values(taskRowOf(params)).executeTakeFirstOrThrow();
+  return insertedTask(params, Number(result.insertId));
+}
+
+/**
+ * Inserts tasks together and returns them in order. On MySQL, when the server hands out the ids of one
+ * multi-row INSERT as a consecutive run (innodb_autoinc_lock_mode 0 or 1, MariaDB's and MySQL 5.7's default, with
+ * an increment of 1), that is one statement; otherwise, and on SQLite, the rows are inserted one by one in one
+ * transaction. All or none: a duplicate idempotency key among them raises StoreError('conflict') for the lot.
+ */
+export async function taskInsertMany(conn: Db, params: readonly TaskInsertParams[]): Promise<Task[]> {
+  if (params.length === 0) return [];
+  if (params.length > 1 && conn.dialect === 'mysql' && (await hasConsecutiveIds(conn))) {
+    const result = await conn.db.insertInto('tasks').values(params.map(taskRowOf)).executeTakeFirstOrThrow();
+    // For a multi-row INSERT, the insert id is that of the first row.
+    const first = Number(result.insertId);
+    return params.map((p, i) => insertedTask(p, first + i));
+  }
+  if (params.length === 1) return [await taskInsert(conn, params[0] as TaskInsertParams)];
+  return withTransaction(conn, async (trx) => {
+    const tasks: Task[] = [];
+    for (const p of params) tasks.push(await taskInsert(trx, p));
+    return tasks;
+  });
+}
+
+const consecutiveIds = new WeakMap<object, Promise<boolean>>();
+
+/** Whether one multi-row INSERT gets consecutive ids on this server; read once per connection pool. */
+function hasConsecutiveIds(conn: Db): Promise<boolean> {
+  let known = consecutiveIds.get(conn.db);
+  if (known === undefined) {
+    known = sql<{ mode: number | string; step: number | string }>`SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step`
+      .execute(conn.db)
+      .then(({ rows: [row] }) => row !== undefined && Number(row.mode) <= 1 && Number(row.step) === 1);
+    // A failed read (the server is down) is asked again next time.
+    known.catch(() => consecutiveIds.delete(conn.db));
+    consecutiveIds.set(conn.db, known);
+  }
+  return known;
+}
+
+function taskRowOf(params: TaskInsertParams) {
   return {
-    id: Number(result.insertId),
+    name: params.name,
+    type: params.type,
+    payload: JSON.stringify(params.payload),
+    ...scheduleColumns(params.schedule),
+    priority: params.priority,
+    timeout_ms: params.timeoutMs,
+    max_attempts: params.maxAttempts,
+    status: params.status,
+    notify: params.notify === null ? null : JSON.stringify(params.notify),
+    next_run_at: params.nextRunAt,
+    run_after: params.nextRunAt,
+    attempts: 0,
+    queued_until: params.queuedUntil,
+    idempotency_key: params.idempotencyKey,
+    request_hash: params.requestHash,
+    created_at: params.now,
+    updated_at: params.now,
+  };
+}
+
+function insertedTask(params: TaskInsertParams, id: number): Task {
+  return {
+    id,
     name: params.name,
     type: params.type,
     payload: params.payload,

@@ -15,7 +15,7 @@ import { ApiError, NotFoundError } from '../errors.js';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
 import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
 import { notificationToJson, pageToJson, runToJson, taskToJson } from '../serializers.js';
-import { createTask } from '../task-create.js';
+import { batchedTaskInsert, createTask } from '../task-create.js';
 import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSchedule } from '../task-input.js';
 import { parseOrThrow } from '../validation-fields.js';
 
@@ -26,14 +26,14 @@ import { parseOrThrow } from '../validation-fields.js';
 export function tasksRouter(deps: ApiDeps): Router {
   const router = Router();
   const { store, registry, clock } = deps;
+  const createDeps = { ...deps, insert: batchedTaskInsert(store) };
 
   router.post('/tasks', async (req, res) => {
     const input = parseTaskCreate(req.body, registry);
-    const result = await createTask(deps, {
-      input,
-      idempotencyKey: readIdempotencyKey(req.get(IDEMPOTENCY_HEADER)),
-      requestHash: requestHash(req.body),
-    });
+    const key = readIdempotencyKey(req.get(IDEMPOTENCY_HEADER));
+    // The body is hashed only when there is a key to compare it under.
+    const idempotency = key === null ? null : { key, requestHash: requestHash(req.body) };
+    const result = await createTask(createDeps, { input, idempotency });
     if (result.replayed) res.setHeader(REPLAYED_HEADER, 'true');
     res.status(201).json({ ...taskToJson(result.task), queued_via: result.queuedVia });
   });
