@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type SelectQueryBuilder, type SqlBool, sql } fr
 import type { Db } from './database.js';
 import { taskFromRow } from './mappers.js';
 import { withTransaction } from './transaction.js';
-import type { Database, RunSource, Task } from './types.js';
+import type { Database, RunSource, Task, TaskRow } from './types.js';
 
 /**
  * The slot state machine, kept on the task row so that every transition is one conditional UPDATE:
@@ -52,14 +52,14 @@ export async function slotClaimDue(
       trx,
       trx.db
         .selectFrom('tasks')
-        .select('id')
+        .selectAll()
         .where((eb) => dueUnleased(eb, params.now))
         .where((eb) => typeFilter(eb, params.typePatterns))
         .orderBy('priority', 'desc')
         .orderBy('run_after', 'asc')
         .limit(params.limit),
     );
-    return leaseRows(trx, rows.map((r) => Number(r.id)), params, () => params.channel);
+    return leaseRows(trx, rows, params, () => params.channel);
   });
 }
 
@@ -85,14 +85,14 @@ export async function slotClaimByIds(
   const claimable = (trx: Db, among: number[]) =>
     trx.db
       .selectFrom('tasks')
-      .select('id')
+      .selectAll()
       .where('id', 'in', among)
       .where((eb) => dueUnleased(eb, params.now))
       .where((eb) => typeFilter(eb, params.typePatterns))
       .orderBy('id', 'asc');
   const first = await withClaimTransaction(conn, async (trx) => {
     const rows = await lockRows(trx, claimable(trx, ids));
-    const claimed = await leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+    const claimed = await leaseRows(trx, rows, params, params.channelOf);
     const rest = ids.filter((id) => !claimed.some((c) => c.task.id === id));
     const existing =
       rest.length === 0 ? [] : await trx.db.selectFrom('tasks').select(['id', 'type']).where('id', 'in', rest).execute();
@@ -118,7 +118,7 @@ export async function slotClaimByIds(
       if (free.length > 0) {
         const late = await withClaimTransaction(conn, async (trx) => {
           const rows = await claimable(trx, free.map((r) => Number(r.id))).forUpdate().execute();
-          return leaseRows(trx, rows.map((r) => Number(r.id)), params, params.channelOf);
+          return leaseRows(trx, rows, params, params.channelOf);
         });
         claimed.push(...late);
       }
@@ -129,7 +129,7 @@ export async function slotClaimByIds(
   return { claimed, missing, notAllowed };
 }
 
-async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', { id: number }>) {
+async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', TaskRow>) {
   // SQLite has no row locks: BEGIN IMMEDIATE already serialises writers, which is its SKIP LOCKED.
   return trx.dialect === 'mysql' ? query.forUpdate().skipLocked().execute() : query.execute();
 }
@@ -150,28 +150,36 @@ export function withClaimTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): 
     .execute((trx) => fn({ db: trx, dialect: conn.dialect }));
 }
 
+/**
+ * Leases rows the caller has locked (or, on SQLite, holds the write lock for), and returns them as claims. The rows
+ * were read whole by the locking query, so the claims are built from them and what this UPDATE changes, without
+ * reading them again.
+ */
 async function leaseRows(
   trx: Db,
-  ids: number[],
+  rows: readonly TaskRow[],
   params: ClaimParams,
   channelOf: (id: number) => RunSource,
 ): Promise<ClaimedSlot[]> {
-  if (ids.length === 0) return [];
+  if (rows.length === 0) return [];
+  const lease = {
+    lease_token: params.leaseToken,
+    lease_owner: params.owner,
+    lease_expires_at: new Date(params.now.getTime() + params.leaseMs),
+    queued_until: null,
+  };
   await trx.db
     .updateTable('tasks')
-    .set((eb) => ({
-      lease_token: params.leaseToken,
-      lease_owner: params.owner,
-      lease_expires_at: new Date(params.now.getTime() + params.leaseMs),
-      attempts: eb('attempts', '+', 1),
-      queued_until: null,
-    }))
-    .where('id', 'in', ids)
+    .set((eb) => ({ ...lease, attempts: eb('attempts', '+', 1) }))
+    .where(
+      'id',
+      'in',
+      rows.map((r) => Number(r.id)),
+    )
     .execute();
-  const rows = await trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).execute();
   return rows
     .map((row) => {
-      const task = taskFromRow(row);
+      const task = taskFromRow({ ...row, ...lease, attempts: Number(row.attempts) + 1 });
       return {
         task,
         slot: task.nextRunAt,
