@@ -8,7 +8,7 @@ import type { StreamHealth } from './stream-source.js';
 export interface PeriodicPublisherConfig {
   /** Tick in ms (APP_SCHEDULE_INTERVAL). */
   intervalMs: number;
-  /** Rows marked and published per round trip. */
+  /** Rows marked and published per round trip; a backlog is published in pages growing up to ten times this. */
   batchSize: number;
   /** How long a published task is considered queued (ms); past it, an entry that was lost is published again. */
   queueMarkMs: number;
@@ -57,12 +57,16 @@ export class PeriodicPublisher {
   async runOnce(): Promise<number> {
     let published = 0;
     let after: PublishCursor | undefined;
-    // One pass in pages, all with the same `now`: each page starts where the previous one ended.
+    // One pass in pages, all with the same `now`: each page starts where the previous one ended. A backlog (many
+    // slots due at once, after downtime) is worked off in growing pages, up to ten batches at a time, so that the
+    // round trips of the publisher do not pace the consumers.
     const now = new Date(this.deps.clock.now());
+    let page = this.config.batchSize;
     while (published < this.config.maxPerTick) {
+      const limit = Math.min(page, this.config.maxPerTick - published);
       const due = await slotMarkQueued(this.deps.store, {
         now,
-        limit: Math.min(this.config.batchSize, this.config.maxPerTick - published),
+        limit,
         queueMarkMs: this.config.queueMarkMs,
         after,
       });
@@ -80,7 +84,8 @@ export class PeriodicPublisher {
       }
       published += due.length;
       after = due.at(-1);
-      if (due.length < this.config.batchSize) break;
+      if (due.length < limit) break;
+      page = Math.min(page * 2, this.config.batchSize * 10);
     }
     if (published > 0) this.deps.logger.debug({ published }, 'published due tasks');
     return published;
