@@ -6,6 +6,7 @@ import { taskMemoryPut } from './memory-repo.js';
 import { type NotificationDraft, notificationInsert } from './notification-repo.js';
 import { type ClaimedSlot, withClaimTransaction } from './slot-claim.js';
 import { nextSlot } from './slots.js';
+import { withTransaction } from './transaction.js';
 import type { JsonObject, RunStatus, TaskRow } from './types.js';
 
 /** How an attempt starts and ends, and how recovery ends the attempts of executors that died. */
@@ -72,15 +73,6 @@ export async function runStartMany(
     }
   }
   return started;
-}
-
-/** Records the start of one attempt; see {@link runStartMany}. Returns the run id, or undefined when it must not run. */
-export async function runStart(
-  conn: Db,
-  params: { claim: ClaimedSlot; worker: string; now: Date },
-): Promise<number | undefined> {
-  const started = await runStartMany(conn, { claims: [params.claim], worker: params.worker, now: params.now });
-  return started.get(params.claim);
 }
 
 /**
@@ -160,7 +152,8 @@ export async function slotCompleteMany(
 ): Promise<SlotCompletion[]> {
   const { items, now } = params;
   if (items.length === 0) return [];
-  return withClaimTransaction(conn, async (trx) => {
+  // The default isolation is enough: every row is locked by primary key (record locks, no gap locks).
+  return withTransaction(conn, async (trx) => {
     const ids = [...new Set(items.map((i) => i.claim.task.id))].sort((a, b) => a - b);
     let fence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
     if (trx.dialect === 'mysql') fence = fence.forUpdate();
@@ -221,16 +214,6 @@ export async function slotCompleteMany(
     if (drafts.length > 0) await notificationInsert(trx, { drafts, now });
     return items.map((item) => completions.get(item) ?? ({ kind: 'lease_lost' } as const));
   });
-}
-
-/** Records how one attempt ended; see {@link slotCompleteMany}. */
-export async function slotComplete(
-  conn: Db,
-  params: CompletionRequest & { now: Date; retry: RetryPolicy },
-): Promise<SlotCompletion> {
-  const { now, retry, ...item } = params;
-  const [completion] = await slotCompleteMany(conn, { items: [item], now, retry });
-  return completion as SlotCompletion;
 }
 
 const freeLease = { lease_token: null, lease_owner: null, lease_expires_at: null } as const;
