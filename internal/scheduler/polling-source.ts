@@ -84,7 +84,8 @@ export class PollingSource implements TaskSource {
         const startedAt = this.deps.clock.now();
         const { claimed, asked } = await this.runOnce();
         failures = 0;
-        if (claimed < asked || asked === 0) await delay(await this.untilNextPoll(startedAt), signal);
+        // A full pool (asked 0) waits for room at the top of the loop; a full batch polls again at once.
+        if (asked > 0 && claimed < asked) await delay(await this.untilNextPoll(startedAt), signal);
       } catch (err) {
         failures += 1;
         if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'polling failed; retrying');

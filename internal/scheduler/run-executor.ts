@@ -59,14 +59,8 @@ export class RunExecutor implements JobRunner {
   async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
     const { claim } = job;
     const { task } = claim;
-    let started: RunStarted | undefined;
-    try {
-      started = poolSignal.aborted ? undefined : await this.recorder.start(claim);
-    } catch (err) {
-      // Without a run row the attempt must not start; the lease expires and recovery frees the slot.
-      this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
-      return;
-    }
+    const started = await this.begin(job, poolSignal);
+    if (started === 'failed') return;
     if (started === undefined) {
       // The lease ran out while the claim waited (or the run was aborted before it began): not ours to run.
       this.deps.logger.warn({ taskId: task.id }, 'lease lost before the run started; not running it');
@@ -93,6 +87,28 @@ export class RunExecutor implements JobRunner {
       // The outcome is recorded; an unacknowledged entry is redelivered and found already done.
       this.deps.logger.warn({ err, taskId: task.id }, 'acknowledge failed after the run was recorded');
     }
+  }
+
+  /**
+   * Records the start, trying again while the store is unreachable (the lease keeper ends the wait by aborting the
+   * run if the lease cannot be kept). Resolves undefined when the attempt must not run, and 'failed' when the start
+   * could not be recorded: without a run row the attempt must not start, and recovery frees the slot.
+   */
+  private async begin(job: Job, poolSignal: AbortSignal): Promise<RunStarted | undefined | 'failed'> {
+    const { task } = job.claim;
+    for (let wait = 200; !poolSignal.aborted; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await this.recorder.start(job.claim);
+      } catch (err) {
+        if (!isStoreOutage(err)) {
+          this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
+          return 'failed';
+        }
+        this.deps.logger.warn({ taskId: task.id, retryInMs: wait }, 'store unavailable; retrying run start');
+        await delay(wait, poolSignal);
+      }
+    }
+    return undefined;
   }
 
   private async runHandler(

@@ -14,8 +14,9 @@ import type { JsonObject, RunStatus, TaskRow } from './types.js';
 /**
  * Records the start of attempts, only while each claim's lease still holds: a claim that waited in a buffer past
  * its lease (recovery may have handed the slot on) must not start. One INSERT … SELECT writes every run row,
- * fenced by (id, lease_token); a second attempt to start the same (task, slot, attempt) writes nothing. Returns
- * the run id of each claim that started; a claim missing from the answer must not run.
+ * fenced by (id, lease_token); the unique (task, slot, attempt) key keeps it to one row per attempt, so trying a
+ * start again (after a lost answer) writes nothing new and answers the same run. Returns the run id of each claim
+ * whose lease holds; a claim missing from the answer must not run.
  */
 export async function runStartMany(
   conn: Db,
@@ -58,14 +59,19 @@ export async function runStartMany(
       conn.dialect === 'mysql'
         ? insert.onDuplicateKeyUpdate({ attempt: sql<number>`task_runs.attempt` })
         : insert.onConflict((oc) => oc.doNothing());
-    const result = await insert.executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) continue;
+    await insert.execute();
+    // Read back the run row of each claim's attempt while its lease still holds: the row this statement wrote, or
+    // the one an earlier try of the same start wrote before its answer was lost. A claim whose lease is gone finds
+    // nothing, whatever else this process started in the same millisecond.
     const rows = await conn.db
-      .selectFrom('task_runs')
-      .select(['id', 'task_id'])
-      .where('task_id', 'in', ids)
-      .where('worker', '=', params.worker)
-      .where('started_at', '=', params.now)
+      .selectFrom('task_runs as r')
+      .innerJoin('tasks as t', (join) =>
+        join.onRef('t.id', '=', 'r.task_id').onRef('t.next_run_at', '=', 'r.slot').onRef('t.attempts', '=', 'r.attempt'),
+      )
+      .select(['r.id', 'r.task_id'])
+      .where('t.id', 'in', ids)
+      .where('t.lease_token', '=', caseById('t.id', claims.map((c) => [c.task.id, c.leaseToken])))
+      .where('r.worker', '=', params.worker)
       .execute();
     for (const row of rows) {
       const claim = batch.get(Number(row.task_id));
@@ -152,13 +158,16 @@ export async function slotCompleteMany(
 ): Promise<SlotCompletion[]> {
   const { items, now } = params;
   if (items.length === 0) return [];
-  // The default isolation is enough: every row is locked by primary key (record locks, no gap locks).
+  // The default isolation, as for any transaction that locks its rows by primary key. The task rows are locked in
+  // id order, and the per-item writes below follow the same order, so that two batches cannot deadlock each other.
   return withTransaction(conn, async (trx) => {
     const ids = [...new Set(items.map((i) => i.claim.task.id))].sort((a, b) => a - b);
     let fence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
     if (trx.dialect === 'mysql') fence = fence.forUpdate();
     const rows = new Map((await fence.execute()).map((row) => [Number(row.id), row]));
-    const held = items.filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken);
+    const held = items
+      .filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken)
+      .sort((a, b) => a.claim.task.id - b.claim.task.id);
     if (held.length === 0) return items.map(() => ({ kind: 'lease_lost' }) as const);
 
     await trx.db
