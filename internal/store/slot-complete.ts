@@ -69,7 +69,10 @@ export async function runStartMany(
         join.onRef('t.id', '=', 'r.task_id').onRef('t.next_run_at', '=', 'r.slot').onRef('t.attempts', '=', 'r.attempt'),
       )
       .select(['r.id', 'r.task_id'])
-      .where('t.id', 'in', ids)
+      // The whole unique key of each attempt, so that the lookup never walks a task's run history.
+      .where((eb) =>
+        eb.or(claims.map((c) => eb.and([eb('r.task_id', '=', c.task.id), eb('r.slot', '=', c.slot), eb('r.attempt', '=', c.attempt)]))),
+      )
       .where('t.lease_token', '=', caseById('t.id', claims.map((c) => [c.task.id, c.leaseToken])))
       .where('r.worker', '=', params.worker)
       .execute();
