@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { Ticker } from '../platform/ticker.js';
-import { type PublishCursor, type Store, slotMarkQueued, slotNextDue, slotUnmarkQueued } from '../store/index.js';
+import { type PublishCursor, type Store, slotMarkQueued, slotUnmarkQueued } from '../store/index.js';
+import { untilNextSlot } from './next-slot-wake.js';
 import type { TaskProducer } from '../taskqueue/index.js';
 import type { StreamHealth } from './stream-source.js';
 
@@ -14,8 +15,6 @@ export interface PeriodicPublisherConfig {
   queueMarkMs: number;
   /** Most tasks published in one tick, so one tick cannot flood the stream. */
   maxPerTick: number;
-  /** Shortest time between two ticks when the next one is brought forward; default min(50 ms, the tick). */
-  minGapMs?: number;
 }
 
 /**
@@ -46,11 +45,9 @@ export class PeriodicPublisher {
 
   private async tick(): Promise<void> {
     await this.runOnce();
-    const now = this.deps.clock.now();
-    const next = await slotNextDue(this.deps.store, { after: new Date(now), until: new Date(now + this.config.intervalMs) });
-    if (next !== undefined) {
-      this.ticker.wakeIn(Math.max(this.config.minGapMs ?? Math.min(50, this.config.intervalMs), next.getTime() - now));
-    }
+    const { intervalMs } = this.config;
+    const wait = await untilNextSlot(this.deps.store, { now: this.deps.clock.now(), withinMs: intervalMs, intervalMs });
+    if (wait !== undefined) this.ticker.wakeIn(wait);
   }
 
   /** Publishes everything due now (up to maxPerTick). Returns how many tasks were published. */

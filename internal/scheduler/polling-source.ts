@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { delay } from '../platform/lifecycle.js';
-import { type Store, leaseRelease, slotClaimDue, slotNextDue } from '../store/index.js';
+import { type Store, leaseRelease, slotClaimDue } from '../store/index.js';
+import { untilNextSlot } from './next-slot-wake.js';
 import type { ClaimConfig, TaskSource } from './task-source.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -65,9 +66,8 @@ export class PollingSource implements TaskSource {
   private async untilNextPoll(startedAt: number): Promise<number> {
     const now = this.deps.clock.now();
     const wait = Math.max(0, this.config.intervalMs - (now - startedAt));
-    const next = await slotNextDue(this.deps.store, { after: new Date(now), until: new Date(now + wait) });
-    const gap = Math.min(50, this.config.intervalMs);
-    return next === undefined ? wait : Math.min(wait, Math.max(gap, next.getTime() - now));
+    const sooner = await untilNextSlot(this.deps.store, { now, withinMs: wait, intervalMs: this.config.intervalMs });
+    return Math.min(wait, sooner ?? wait);
   }
 
   private async run(signal: AbortSignal): Promise<void> {

@@ -45,8 +45,8 @@ export class RunRecorder {
   }
 
   /**
-   * Records the start of an attempt while its lease holds. Resolves undefined when the attempt must not run (the
-   * lease is gone, or the attempt was started before); rejects when the store could not be reached.
+   * Records the start of an attempt while its lease holds. Resolves undefined when the attempt must not run (its
+   * lease is gone); rejects when the store could not be reached.
    */
   start(claim: ClaimedSlot): Promise<RunStarted | undefined> {
     return this.starts.submit(claim);
