@@ -1,5 +1,6 @@
 import { validate as isValidCronLine } from 'node-cron';
 import { z } from 'zod';
+import { NOTIFY_EVENTS } from '../handlers/index.js';
 import { decodeCursor, isComputableCron } from '../store/index.js';
 import { API_ERROR_CODES } from './errors.js';
 
@@ -87,7 +88,8 @@ export const maxAttemptsSchema = z
 
 export const taskStatusSchema = z.enum(['running', 'paused']);
 
-export const notifyEventSchema = z.enum(['down', 'up', 'changed', 'new_items']);
+/** The events `notify.on` may list: the handlers' one list (`NOTIFY_EVENTS`). */
+export const notifyEventSchema = z.enum(NOTIFY_EVENTS);
 
 export const notifySchema = z
   .strictObject({

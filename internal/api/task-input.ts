@@ -112,6 +112,8 @@ function checkTypeAndPayload(
 }
 
 function unknownTypeMessage(registry: HandlerRegistry, type: string): string {
+  const unavailable = registry.unavailableReason(type);
+  if (unavailable !== undefined) return `"${truncate(type)}" is not available in this service: ${unavailable}`;
   const known = registry.names();
   const listed = known.length > 20 ? `${known.slice(0, 20).join(', ')}, …` : known.join(', ');
   return `"${truncate(type)}" is not a registered task type${known.length > 0 ? ` (known: ${listed})` : ''}`;

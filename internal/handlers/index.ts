@@ -1,2 +1,3 @@
 export { HandlerRegistry, defineTaskType, type PayloadCheck, type RunContext, type TaskType } from './registry.js';
 export { noopType } from './noop.js';
+export { NOTIFY_EVENTS, type NotifyEvent, eventsFor } from './events.js';

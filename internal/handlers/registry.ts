@@ -33,6 +33,11 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
    * `notify.on` lists them.
    */
   run(payload: z.output<S>, ctx: RunContext): Promise<unknown>;
+  /**
+   * Releases what the type holds across runs (a browser, a connection pool). Called once by
+   * {@link HandlerRegistry.close} when the process stops, after the last run; a type that holds nothing omits it.
+   */
+  close?(): Promise<void>;
 }
 
 /** Defines a type with its payload type inferred from the schema. */
@@ -49,12 +54,39 @@ const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,99}$/;
 /** The task types a process knows. Built in internal/app; code that embeds Vigil adds its own. */
 export class HandlerRegistry {
   private readonly types = new Map<string, TaskType>();
+  private readonly unavailableTypes = new Map<string, string>();
 
   register<S extends z.ZodType>(type: TaskType<S>): this {
     if (!TYPE_NAME.test(type.name)) throw new Error(`invalid task type name ${JSON.stringify(type.name)}`);
     if (this.types.has(type.name)) throw new Error(`task type ${type.name} is already registered`);
     this.types.set(type.name, type as unknown as TaskType);
+    this.unavailableTypes.delete(type.name);
     return this;
+  }
+
+  /**
+   * Records that a built-in type cannot run in this process, and why (`browser` without a Chromium). A task of that
+   * type is refused with this reason instead of "not a registered type". Registering the type later clears it.
+   */
+  markUnavailable(name: string, reason: string): this {
+    if (!this.types.has(name)) this.unavailableTypes.set(name, reason);
+    return this;
+  }
+
+  /** Why `name` is not available here, when it was marked so; undefined otherwise. */
+  unavailableReason(name: string): string | undefined {
+    return this.types.has(name) ? undefined : this.unavailableTypes.get(name);
+  }
+
+  /**
+   * Calls every type's `close` hook, all at once; one that fails does not keep the others from closing. Call it
+   * once no run is left (the composition root calls it after the scheduler has stopped).
+   */
+  async close(): Promise<void> {
+    const closing = [...this.types.values()].flatMap((type) => (type.close === undefined ? [] : [type.close()]));
+    const results = await Promise.allSettled(closing);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   get(name: string): TaskType | undefined {

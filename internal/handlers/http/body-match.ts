@@ -1,21 +1,5 @@
-import { runInNewContext } from 'node:vm';
+import { boundedRegexTest, REGEX_TIMEOUT_MS } from '../checks/bounded-regex.js';
 import type { MatchSpec } from './payload-schema.js';
-
-/** How long a `match.regex` may run on one body before the check gives up. */
-export const REGEX_TIMEOUT_MS = 250;
-
-/**
- * A `match.regex` ran longer than {@link REGEX_TIMEOUT_MS}: catastrophic backtracking on this body. It is an error
- * of the check (its pattern), not of the target, so it fails the attempt instead of reporting the target down.
- */
-export class RegexTimeoutError extends Error {
-  readonly code = 'regex_timeout' as const;
-
-  constructor(pattern: string, ms: number) {
-    super(`payload.match.regex /${pattern}/ ran longer than ${ms} ms on the response body; simplify the pattern`);
-    this.name = 'RegexTimeoutError';
-  }
-}
 
 /** A `match` payload in its one canonical form (a bare string is a substring). */
 export type BodyMatcher = { kind: 'substring'; substring: string } | { kind: 'regex'; regex: string; flags: string };
@@ -34,21 +18,12 @@ export function describeMatcher(matcher: BodyMatcher): string {
 }
 
 /**
- * Whether `body` (decoded as UTF-8) satisfies the matcher.
- *
- * A regex runs inside `vm` with a timeout because it is user input run on remote input: one pattern with
- * catastrophic backtracking would otherwise stall this process's event loop, and with it every other run in the
- * worker pool. V8 interrupts a running regex when the timeout fires.
+ * Whether `body` (decoded as UTF-8) satisfies the matcher. A regex runs under a timeout (see `boundedRegexTest`).
  *
  * @throws {RegexTimeoutError} the regex did not finish within `timeoutMs`.
  */
 export function bodyMatches(body: string, matcher: BodyMatcher, timeoutMs = REGEX_TIMEOUT_MS): boolean {
   if (matcher.kind === 'substring') return body.includes(matcher.substring);
-  const re = new RegExp(matcher.regex, matcher.flags);
-  try {
-    return runInNewContext('re.test(body)', { re, body }, { timeout: timeoutMs }) === true;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new RegexTimeoutError(matcher.regex, timeoutMs);
-    throw err;
-  }
+  return boundedRegexTest({ pattern: matcher.regex, flags: matcher.flags, field: 'payload.match.regex' }, body, timeoutMs);
 }
+export { REGEX_TIMEOUT_MS, RegexTimeoutError } from '../checks/bounded-regex.js';

@@ -14,7 +14,7 @@ export {
 } from './http-check.js';
 export { type HttpTypeDeps, createHttpType } from './http-type.js';
 export { jsonPointerError, parseJsonPointer, resolveJsonPointer } from './json-pointer.js';
-export { MAX_REPORTED_ITEMS, MAX_SEEN_IDS } from './new-items.js';
+export { MAX_REPORTED_ITEMS, MAX_SEEN_IDS } from '../items/new-items.js';
 export {
   HTTP_METHODS,
   type HttpMethod,

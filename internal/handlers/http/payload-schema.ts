@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { expectHeadersSchema, jsonConditionsSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
+import { itemsSchema } from '../items/items-schema.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../outbound/outbound-request.js';
-import { jsonPointerError } from './json-pointer.js';
+import { closedObject, REGEX_FLAGS } from '../schema-helpers.js';
 
 /**
  * The payload of an `http` task. Checked when a task is created or changed (a failure is a 400 naming
@@ -26,33 +28,12 @@ const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding'
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Visible ASCII, spaces and tabs, and non-ASCII; no control characters (CR/LF would split the header). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
-/** Flags that make sense for a single `test`: `g` and `y` would make it stateful, `d` is for match indices. */
-const REGEX_FLAGS = /^(?!.*(.).*\1)[imsuv]*$/;
-
-/**
- * A strict object whose unknown keys are reported at their own path (`payload.items.extra`, "is not a known field")
- * rather than as zod's `unrecognized_keys` at the parent, so that `HandlerRegistry.checkPayload`, which keeps only
- * paths and messages, still names the field. The JSON Schema says `additionalProperties: false` all the same.
- *
- * The cast restores the strict object type: a value with an unknown key never parses, so the output has none.
- */
-function closedObject<S extends z.core.$ZodLooseShape>(shape: S): z.ZodObject<S, z.core.$strict> {
-  return z
-    .looseObject(shape)
-    .superRefine((value, ctx) => {
-      for (const key of Object.keys(value)) {
-        if (!Object.hasOwn(shape, key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is not a known field' });
-      }
-    })
-    .meta({ additionalProperties: false }) as unknown as z.ZodObject<S, z.core.$strict>;
-}
-
 const statusCode = z
   .int({ error: 'must be a whole number' })
   .min(100, { error: 'must be an HTTP status from 100 to 599' })
   .max(599, { error: 'must be an HTTP status from 100 to 599' });
 
-const urlSchema = z
+export const urlSchema = z
   .string({ error: 'must be a string' })
   .min(1, { error: 'must not be empty' })
   .max(2048, { error: 'must be at most 2048 characters' })
@@ -73,7 +54,7 @@ const urlSchema = z
   })
   .meta({ description: 'The URL to check: http or https.', examples: ['https://example.com/health'] });
 
-const headersSchema = z
+export const headersSchema = z
   .record(z.string(), z.string({ error: 'must be a string' }).max(8192, { error: 'must be at most 8192 characters' }))
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
@@ -90,7 +71,7 @@ const headersSchema = z
   })
   .meta({ description: 'Request headers, name → value.' });
 
-const expectStatusSchema = z
+export const expectStatusSchema = z
   .union(
     [
       z.array(statusCode).min(1, { error: 'must list at least one status' }).max(100, { error: 'must list at most 100 statuses' }),
@@ -129,7 +110,7 @@ const matchObjectSchema = closedObject({
     }
   });
 
-const matchSchema = z
+export const matchSchema = z
   .union([z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(10_000), matchObjectSchema], {
     error: 'must be a substring, {"substring": "…"}, or {"regex": "…", "flags": "i"}',
   })
@@ -137,23 +118,6 @@ const matchSchema = z
     description:
       'What the body must contain: a substring (a bare string is one), or a JavaScript regular expression with optional flags (i, m, s, u, v).',
   });
-
-const itemsSchema = closedObject({
-  path: z
-    .string({ error: 'must be a string' })
-    .max(1_000)
-    .superRefine((pointer, ctx) => {
-      const error = jsonPointerError(pointer);
-      if (error !== null) ctx.addIssue({ code: 'custom', message: error });
-    })
-    .meta({ description: "JSON pointer (RFC 6901) to the array of items; '' for a body that is the array." }),
-  id: z
-    .string({ error: 'must be a string' })
-    .min(1, { error: 'must not be empty' })
-    .max(200)
-    .meta({ description: "Name of each item's id field (top level of the item)." }),
-})
-  .meta({ description: 'New-item detection: where the array of items is, and which field identifies an item.' });
 
 /** The `http` task payload. */
 export const httpPayloadSchema = closedObject({
@@ -167,6 +131,10 @@ export const httpPayloadSchema = closedObject({
   expect_status: expectStatusSchema.default({ ...DEFAULT_EXPECT_STATUS }),
   match: matchSchema.optional(),
   items: itemsSchema.optional(),
+  max_latency_ms: maxLatencySchema.optional(),
+  tls: tlsSchema.optional(),
+  json: jsonConditionsSchema.optional(),
+  expect_headers: expectHeadersSchema.optional(),
   max_body_bytes: z
     .int({ error: 'must be a whole number of bytes' })
     .min(1, { error: 'must be at least 1' })
@@ -188,7 +156,10 @@ export const httpPayloadSchema = closedObject({
       ctx.addIssue({ code: 'custom', path: ['body'], message: `is not allowed with ${payload.method}` });
     }
   })
-  .meta({ description: 'Checks a URL: status, optional body match, content changes and new items in a JSON array.' });
+  .meta({
+    description:
+      'Checks a URL: status, body match, headers, JSON conditions, latency and TLS expiry; content changes and new items (JSON, HTML, feeds).',
+  });
 
 /** A checked `http` payload, defaults filled in. */
 export type HttpPayload = z.output<typeof httpPayloadSchema>;

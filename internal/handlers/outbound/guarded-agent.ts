@@ -1,5 +1,6 @@
 import { type LookupAddress, promises as dnsPromises } from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction, type Socket } from 'node:net';
+import { rootCertificates, TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { DeniedAddressError } from './errors.js';
 
@@ -24,6 +25,10 @@ export interface GuardedAgentOptions {
   resolve?: HostResolver;
   /** TCP (and TLS) connect timeout in ms. Default 10,000, undici's own default. */
   connectTimeoutMs?: number;
+  /** PEM certificates trusted besides Node's public CAs (a private CA, a self-signed target). Verification stays on. */
+  extraCa?: readonly string[];
+  /** Called with every TLS connection once it is established and verified, before any request is sent on it. */
+  onSecureConnect?: (socket: TLSSocket, host: string, port: number) => void;
 }
 
 /**
@@ -75,7 +80,13 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
     );
   };
 
-  const connect = buildConnector({ lookup, timeout: options.connectTimeoutMs ?? 10_000 });
+  const connect = buildConnector({
+    lookup,
+    timeout: options.connectTimeoutMs ?? 10_000,
+    // `ca` replaces the default trust store, so the public CAs are listed again: an extra CA adds trust, never narrows it.
+    ...(options.extraCa === undefined || options.extraCa.length === 0 ? {} : { ca: [...rootCertificates, ...options.extraCa] }),
+  });
+  const onSecure = options.onSecureConnect;
   const guardedConnect: buildConnector.connector = (connectOptions, callback) => {
     // undici strips the brackets of an IPv6 literal before calling the connector.
     const host = connectOptions.hostname;
@@ -86,7 +97,16 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
         return;
       }
     }
-    connect(connectOptions, callback);
+    if (onSecure === undefined) {
+      connect(connectOptions, callback);
+      return;
+    }
+    connect(connectOptions, (err, socket) => {
+      if (err === null && socket instanceof TLSSocket) {
+        onSecure(socket, host, Number(connectOptions.port) || 443);
+      }
+      (callback as (err: Error | null, socket: Socket | TLSSocket | null) => void)(err, socket);
+    });
   };
   return new Agent({ connect: guardedConnect });
 }

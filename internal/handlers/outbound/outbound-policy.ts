@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import type { Dispatcher } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import type { Agent, Dispatcher } from 'undici';
 import { type AddressGate, createGuardedAgent, type HostResolver } from './guarded-agent.js';
 
 /**
@@ -51,6 +52,8 @@ export class OutboundPolicy implements AddressGate {
   private readonly all = new BlockList();
   private readonly rules: Rule[] = [];
   private closing: Promise<void> | undefined;
+  private readonly resolve: HostResolver | undefined;
+  private readonly connectTimeoutMs: number | undefined;
 
   /** @throws {InvalidCidrError} naming every entry that is not a CIDR. */
   constructor(denyCidrs: readonly string[] = DEFAULT_DENY_CIDRS, options: OutboundPolicyOptions = {}) {
@@ -71,6 +74,8 @@ export class OutboundPolicy implements AddressGate {
     }
     if (bad.length > 0) throw new InvalidCidrError(bad);
     this.cidrs = Object.freeze(cidrs);
+    this.resolve = options.resolve;
+    this.connectTimeoutMs = options.connectTimeoutMs;
     this.dispatcher = createGuardedAgent({
       gate: this,
       ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
@@ -104,6 +109,21 @@ export class OutboundPolicy implements AddressGate {
       return rule?.cidr ?? 'APP_HTTP_DENY_CIDRS';
     }
     return null;
+  }
+
+  /**
+   * A dispatcher of its own for one run, under the same deny list: its connections are not shared with other runs,
+   * so every TLS connection it makes is seen by `onSecureConnect` (the check reads the target's certificate there),
+   * and `extraCa` (a task's `tls.ca`) is trusted by this run only. The caller must `destroy()` it when done.
+   */
+  createDispatcher(options: { extraCa?: readonly string[]; onSecureConnect?: (socket: TLSSocket, host: string, port: number) => void }): Agent {
+    return createGuardedAgent({
+      gate: this,
+      ...(this.resolve === undefined ? {} : { resolve: this.resolve }),
+      ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }),
+      ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa }),
+      ...(options.onSecureConnect === undefined ? {} : { onSecureConnect: options.onSecureConnect }),
+    });
   }
 
   /** Closes the agent's pooled connections. Idempotent. */

@@ -24,6 +24,8 @@ export interface OutboundRequestOptions {
   maxBodyBytes?: number;
   /** Decides which addresses may be connected to; its dispatcher carries every hop. */
   policy: OutboundPolicy;
+  /** A dispatcher from `policy.createDispatcher()` to carry the hops instead of the shared one. */
+  dispatcher?: Dispatcher;
 }
 
 export interface OutboundResponse {
@@ -84,7 +86,7 @@ export async function outboundRequest(options: OutboundRequestOptions): Promise<
   signal?.throwIfAborted();
 
   for (let redirects = 0; ; redirects++) {
-    const response = await send(url, { policy, method, headers, body, signal });
+    const response = await send(url, { dispatcher: options.dispatcher ?? policy.dispatcher, method, headers, body, signal });
     const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined || maxRedirects === 0) {
       const read = await readCapped(response.body, maxBodyBytes, signal);
@@ -130,7 +132,7 @@ type Sent = Awaited<ReturnType<typeof request>>;
 async function send(
   url: URL,
   init: {
-    policy: OutboundPolicy;
+    dispatcher: Dispatcher;
     method: string;
     headers: Record<string, string>;
     body: string | Uint8Array | undefined;
@@ -139,7 +141,7 @@ async function send(
 ): Promise<Sent> {
   try {
     return await request(url, {
-      dispatcher: init.policy.dispatcher,
+      dispatcher: init.dispatcher,
       method: init.method as Dispatcher.HttpMethod,
       headers: init.headers,
       body: init.body ?? null,

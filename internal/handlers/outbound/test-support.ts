@@ -1,5 +1,7 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { generate } from 'selfsigned';
 
 /**
  * Local HTTP servers for the outbound and `http` handler tests. Test-only: nothing in production imports this file.
@@ -30,12 +32,36 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on `host` (default 127.0.0.1) on a free port. */
-export async function startServer(handler: TestHandler, host = '127.0.0.1'): Promise<LocalServer> {
+/** A certificate made for a test, and its key (PEM). */
+export interface TestCertificate {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost that expires at `notAfter`. It is its own CA, so a client
+ * that is told to trust it (`tls.ca`) verifies it fully, host name included.
+ */
+export async function makeCertificate(notAfter: Date): Promise<TestCertificate> {
+  const pems = await generate([{ name: 'commonName', value: 'vigil test target' }], {
+    notBeforeDate: new Date(Date.now() - 3_600_000),
+    notAfterDate: notAfter,
+    keyType: 'ec',
+    curve: 'P-256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/** Starts a server on `host` (default 127.0.0.1) on a free port; with `tls`, an https server with that certificate. */
+export async function startServer(handler: TestHandler, host = '127.0.0.1', tls?: TestCertificate): Promise<LocalServer> {
   let current = handler;
   const requests: RecordedRequest[] = [];
   let connections = 0;
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -43,8 +69,9 @@ export async function startServer(handler: TestHandler, host = '127.0.0.1'): Pro
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       current(req, res, body);
     });
-  });
-  server.on('connection', () => {
+  };
+  const server: Server = tls === undefined ? createServer(listener) : createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
+  server.on(tls === undefined ? 'connection' : 'secureConnection', () => {
     connections++;
   });
   await new Promise<void>((resolve, reject) => {
@@ -52,7 +79,7 @@ export async function startServer(handler: TestHandler, host = '127.0.0.1'): Pro
     server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     origin,
     host,

@@ -1,24 +1,32 @@
-import { resolveJsonPointer } from './json-pointer.js';
+import { resolveJsonPointer } from '../http/json-pointer.js';
 
 /** Seen ids remembered per task. Bounds the memory row; see {@link detectNewItems} for which ones are kept. */
 export const MAX_SEEN_IDS = 5_000;
 /** New items copied into a run's output; the count covers all of them. */
 export const MAX_REPORTED_ITEMS = 20;
 
-export interface ItemsSpec {
+export interface JsonItemsSpec {
   /** JSON pointer to the array. */
   path: string;
   /** The id field of each item. */
   id: string;
 }
 
-/** One item of the feed with its id, stringified (so `7` and `"7"` are the same item). */
+/** One item with its id, stringified (so `7` and `"7"` are the same item), and what a run reports of it. */
 export interface FeedItem {
   id: string;
   item: unknown;
 }
 
-export type ItemsExtraction = { ok: true; items: FeedItem[] } | { ok: false; error: string };
+/**
+ * Items read from a body, or why they could not be. `down` is set when the failure means the page is not what the
+ * task watches (an HTML selector that matches nothing, a body that is no feed): the check is then down with that
+ * reason. Without it the failure is only shown (`items_error`), and up or down is decided by the other checks.
+ */
+export type ItemsExtraction = { ok: true; items: FeedItem[] } | { ok: false; error: string; down?: ItemsDownReason };
+
+/** Why a page's items make the check down. */
+export type ItemsDownReason = 'no_items' | 'not_a_feed';
 
 /**
  * Finds the items in a response body. Reports, rather than throws, every way the body can fail to hold them
@@ -29,7 +37,7 @@ export type ItemsExtraction = { ok: true; items: FeedItem[] } | { ok: false; err
  * {@link MAX_SEEN_IDS} items are considered: the memory could not hold more, and items past it would otherwise be
  * reported as new on every run.
  */
-export function extractItems(body: Buffer, spec: ItemsSpec, truncated: boolean): ItemsExtraction {
+export function extractJsonItems(body: Buffer, spec: JsonItemsSpec, truncated: boolean): ItemsExtraction {
   if (truncated) {
     return { ok: false, error: `body was cut at max_body_bytes (${body.length} bytes), so its items cannot be read; raise max_body_bytes` };
   }

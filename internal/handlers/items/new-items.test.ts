@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { detectNewItems, extractItems, type FeedItem, MAX_REPORTED_ITEMS, MAX_SEEN_IDS } from './new-items.js';
+import { detectNewItems, extractJsonItems, type FeedItem, MAX_REPORTED_ITEMS, MAX_SEEN_IDS } from './new-items.js';
 
 const spec = { path: '/items', id: 'id' };
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 const feedItems = (ids: (string | number)[]): FeedItem[] => ids.map((id) => ({ id: String(id), item: { id } }));
 
-describe('extractItems', () => {
+describe('extractJsonItems', () => {
   it('stringifies ids, skips items without a usable id, and counts duplicates once', () => {
-    const result = extractItems(
+    const result = extractJsonItems(
       body({ items: [{ id: 1 }, { id: '1' }, { id: 'b' }, { id: null }, { id: '' }, { id: { x: 1 } }, 'text', null, { other: 2 }, { id: 2.5 }] }),
       spec,
       false,
@@ -23,12 +23,12 @@ describe('extractItems', () => {
   });
 
   it('reads a body that is itself the array', () => {
-    expect(extractItems(body([{ id: 'x' }]), { path: '', id: 'id' }, false)).toEqual({ ok: true, items: [{ id: 'x', item: { id: 'x' } }] });
+    expect(extractJsonItems(body([{ id: 'x' }]), { path: '', id: 'id' }, false)).toEqual({ ok: true, items: [{ id: 'x', item: { id: 'x' } }] });
   });
 
   it(`considers only the first ${MAX_SEEN_IDS} items`, () => {
     const many = Array.from({ length: MAX_SEEN_IDS + 10 }, (_, i) => ({ id: i }));
-    const result = extractItems(body({ items: many }), spec, false);
+    const result = extractJsonItems(body({ items: many }), spec, false);
     expect(result.ok && result.items.length).toBe(MAX_SEEN_IDS);
   });
 });
