@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApiApp } from '../api/app.js';
 import { type Config, redactConfig } from '../config/index.js';
+import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
+import { toError } from '../platform/errors.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
 import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
@@ -50,6 +52,8 @@ export class App {
   private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
+  /** Why this process has no `browser` type (no Chromium), logged at start. */
+  private browserUnavailable: string | undefined;
 
   constructor(private readonly options: AppOptions) {
     const { config } = options;
@@ -60,6 +64,7 @@ export class App {
     this.registry = options.registry ?? new HandlerRegistry();
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
+    if (!this.registry.has('browser')) this.browserUnavailable = this.registerBrowserType();
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
     this.store = openStore({
@@ -93,6 +98,23 @@ export class App {
       config.queueHealth,
     );
     this.metrics.setQueueProbe(() => this.queue.gaugeValues());
+  }
+
+  /**
+   * Registers the `browser` type when a Chromium is found (APP_BROWSER_PATH, else the usual places); otherwise marks
+   * it unavailable, so that a task of that type is refused with the reason. Returns that reason, or undefined.
+   */
+  private registerBrowserType(): string | undefined {
+    const { browser } = this.config;
+    const chromium = findChromium(browser.path);
+    if (!chromium.found) {
+      this.registry.markUnavailable('browser', chromium.reason);
+      return chromium.reason;
+    }
+    this.registry.register(
+      createBrowserType({ policy: this.outbound, executablePath: chromium.path, concurrency: browser.concurrency, logger: this.logger }),
+    );
+    return undefined;
   }
 
   private buildScheduler(): Scheduler {
@@ -143,6 +165,7 @@ export class App {
   async start(): Promise<void> {
     const { config, logger } = this;
     logger.info({ config: redactConfig(config), worker: this.worker }, `starting vigil ${this.options.role}`);
+    if (this.browserUnavailable !== undefined) logger.warn(`the browser task type is not available: ${this.browserUnavailable}`);
     if (config.apiTokens.length === 0 && this.options.role === 'api') {
       logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
     }
@@ -218,6 +241,8 @@ export class App {
     await this.scheduler?.stop();
     server?.closeAllConnections();
     await closed;
+    // No run is left: types can let go of what they hold across runs (the browser type's Chromium).
+    await this.registry.close().catch((err: unknown) => this.logger.warn({ err: toError(err) }, 'a task type did not close cleanly'));
     if (this.redis !== undefined) {
       this.redis.blocking.disconnect();
       await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());

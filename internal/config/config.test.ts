@@ -244,6 +244,8 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
     value: '10.0.0.0/8,192.168.0.0/16',
     check: (cfg) => expect(cfg.httpDenyCidrs).toEqual(['10.0.0.0/8', '192.168.0.0/16']),
   },
+  APP_BROWSER_PATH: { value: '/opt/chromium/chrome', check: (cfg) => expect(cfg.browser.path).toBe('/opt/chromium/chrome') },
+  APP_BROWSER_CONCURRENCY: { value: '5', check: (cfg) => expect(cfg.browser.concurrency).toBe(5) },
 };
 
 describe('environment variables', () => {

@@ -46,6 +46,8 @@ export interface Config {
   };
   readonly webhook: { readonly secret: string | undefined; readonly maxAttempts: number; readonly retryBaseDelayMs: number };
   readonly httpDenyCidrs: readonly string[];
+  /** The `browser` type: Chromium's path (undefined: look in the usual places) and pages rendered at once. */
+  readonly browser: { readonly path: string | undefined; readonly concurrency: number };
   /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
   readonly metricsHttp: { readonly host: string | undefined; readonly port: number } | undefined;
 }
@@ -106,6 +108,7 @@ export function toConfig(raw: RawConfig): Config {
       retryBaseDelayMs: app.webhook_retry_base_delay,
     },
     httpDenyCidrs: app.http_deny_cidrs,
+    browser: { path: app.browser_path, concurrency: app.browser_concurrency },
     metricsHttp: app.metrics_addr === undefined ? undefined : toHttpAddr(app.metrics_addr),
   });
 }

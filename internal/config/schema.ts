@@ -66,6 +66,10 @@ export const configSchema = z
         http_deny_cidrs: list()
           .refine((cidrs) => cidrs.every(isCidr), { message: 'must be a comma-separated list of CIDRs such as 169.254.0.0/16' })
           .default(['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']),
+        /** Chromium for the `browser` type; unset looks for Debian's /usr/bin/chromium and a few usual places. */
+        browser_path: optionalString(),
+        /** Pages the `browser` type renders at once per process. Default 2. */
+        browser_concurrency: int(1, 64).default(2),
         /** Where a scheduler-only process serves /metrics and /healthz; unset serves nothing. */
         metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
       })
@@ -152,6 +156,8 @@ export const ENV_VARS = {
   APP_WEBHOOK_RETRY_BASE_DELAY: ['app', 'webhook_retry_base_delay'],
   APP_HTTP_DENY_CIDRS: ['app', 'http_deny_cidrs'],
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
+  APP_BROWSER_PATH: ['app', 'browser_path'],
+  APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVarName = keyof typeof ENV_VARS;
