@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { extractHtmlItems, MAX_FIELD_CHARS } from './html-items.js';
+import { extractHtmlItems, MAX_FIELD_CHARS, MAX_ITEM_CHARS } from './html-items.js';
 import { htmlItemsSchema } from './items-schema.js';
 
 /** Pure extraction on fixtures: no network, no clock. */
@@ -79,6 +79,16 @@ describe('extractHtmlItems', () => {
     const item = result.ok ? (result.items[0]?.item as Record<string, string>) : undefined;
     expect(item?.b).toHaveLength(MAX_FIELD_CHARS);
     expect(item?.b?.endsWith('…')).toBe(true);
+  });
+
+  it('keeps all the values of one item within MAX_ITEM_CHARS', () => {
+    const cells = Array.from({ length: 10 }, (_, i) => `<b class=f${i}>${'y'.repeat(MAX_FIELD_CHARS)}</b>`).join('');
+    const fields = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, `.f${i}`]));
+    const result = extractHtmlItems(`<div class=i>${cells}</div>`, htmlItemsSchema.parse({ selector: '.i', id: '.f0', fields }), page);
+    const item = result.ok ? (result.items[0]?.item as Record<string, string>) : {};
+    const total = Object.values(item).reduce((sum, v) => sum + v.length, 0);
+    expect(total).toBeLessThanOrEqual(MAX_ITEM_CHARS + 10);
+    expect(item.f0).toHaveLength(MAX_FIELD_CHARS);
   });
 
   it('decodes bytes by their <meta charset>', () => {

@@ -5,6 +5,11 @@ import type { HtmlItemsSpec, ItemFieldSpec } from './items-schema.js';
 
 /** Longest field value (and id) kept, in characters; longer ones end in `…`. Run outputs and messages stay small. */
 export const MAX_FIELD_CHARS = 1_000;
+/**
+ * Characters of all the values of one item together: with 20 items reported per run, a run's `new_items` stays
+ * under about 100 KB however many fields a task reads. Fields past the budget are cut shorter, in the order written.
+ */
+export const MAX_ITEM_CHARS = 4_000;
 
 /**
  * Attributes whose value is a URL, made absolute against the page (its `<base href>` if it has one, else the URL it
@@ -50,7 +55,12 @@ export function extractHtmlItems(page: string | Buffer, spec: HtmlItemsSpec, pag
     if (id === null || id === '' || ids.has(id)) continue;
     ids.add(id);
     const item: HtmlItem = { id };
-    for (const [name, field] of fieldEntries) item[name] = readField(node, field, base);
+    let budget = MAX_ITEM_CHARS - id.length;
+    for (const [name, field] of fieldEntries) {
+      const value = readField(node, field, base);
+      item[name] = value === null ? null : cap(value, Math.max(1, Math.min(MAX_FIELD_CHARS, budget)));
+      budget -= item[name]?.length ?? 0;
+    }
     items.push({ id, item });
   }
   if (items.length === 0) {
