@@ -99,13 +99,11 @@ export async function runBrowserCheck(payload: BrowserPayload, deps: BrowserChec
         return down(`request timed out after ${renderTimeoutMs} ms (the page did not finish loading)`, elapsed(), guard, memory, main.response.status);
       }
 
-      let waitTimedOut = false;
-      if (payload.wait_for !== undefined) waitTimedOut = !(await waitFor(page, payload.wait_for, deadline));
+      const waited = payload.wait_for === undefined ? true : await waitFor(page, payload.wait_for, deadline);
       const html = await page.content();
       const renderMs = elapsed();
       const contentHash = createHash('sha256').update(html).digest('hex');
       const { response } = main;
-      const cert = certificateOf(response.finalUrl, certificates, now());
       const { report, memory: next } = buildCheckReport({
         specs: payload,
         facts: {
@@ -116,25 +114,22 @@ export async function runBrowserCheck(payload: BrowserPayload, deps: BrowserChec
           matchText: () => html,
           bytes: response.bytes,
           latencyMs: main.latencyMs,
-          cert,
+          cert: certificateOf(response.finalUrl, certificates, now()),
         },
         contentHash,
         itemsSource: html,
         pageUrl: response.finalUrl,
         memory,
+        // What the page was expected to show is not there: neither its content nor its items can be trusted.
+        failure:
+          waited || payload.wait_for === undefined || !('selector' in payload.wait_for)
+            ? undefined
+            : {
+                reason: 'wait_for_timeout',
+                detail: `wait_for.selector ${JSON.stringify(payload.wait_for.selector)} did not appear within ${renderTimeoutMs} ms`,
+              },
       });
-      let result = report;
-      let resultMemory = next;
-      if (waitTimedOut && report.up && payload.wait_for !== undefined && 'selector' in payload.wait_for) {
-        // Nothing the page was expected to show is there: neither its content nor its items can be trusted.
-        const detail = `wait_for.selector ${JSON.stringify(payload.wait_for.selector)} did not appear within ${renderTimeoutMs} ms`;
-        const { new_items: _dropped, ...rest } = report;
-        resultMemory = { ...carriedMemory(memory), up: false };
-        if (cert !== null && next.cert_reported !== undefined) resultMemory.cert_reported = next.cert_reported;
-        const certExpiring = report.events.includes('cert_expiring');
-        result = { ...rest, up: false, reason: 'wait_for_timeout', detail, changed: false, events: eventsFor({ previousUp: memory?.up, up: false, changed: false, newItems: 0, certExpiring }) };
-      }
-      const { up, reason, detail, changed, events, ...rest } = result;
+      const { up, reason, detail, changed, events, ...rest } = report;
       const output: BrowserCheckOutput = {
         up,
         ...(reason === undefined ? {} : { reason }),
@@ -152,7 +147,7 @@ export async function runBrowserCheck(payload: BrowserPayload, deps: BrowserChec
         ...rest,
         events,
       };
-      return { output, memory: resultMemory };
+      return { output, memory: next };
     });
   } finally {
     dispatcher.destroy().catch(() => undefined);

@@ -45,6 +45,11 @@ export interface CheckReportInput {
   /** The URL the page was finally read from; relative item URLs are resolved against it. */
   pageUrl: string;
   memory: CheckMemory | null;
+  /**
+   * A failure the type found itself, judged right after the checks (so a wrong status still comes first): the
+   * `browser` type's `wait_for` selector that never appeared.
+   */
+  failure?: { reason: string; detail: string } | undefined;
 }
 
 /**
@@ -58,8 +63,8 @@ export interface CheckReportInput {
 export function buildCheckReport(input: CheckReportInput): { report: CheckReport; memory: CheckMemory } {
   const { specs, facts, memory } = input;
   const verdict = judge(specs, facts);
-  let reason = verdict.reason;
-  let detail = verdict.detail;
+  let reason = verdict.reason ?? input.failure?.reason;
+  let detail = verdict.reason === undefined ? input.failure?.detail : verdict.detail;
 
   let detected: { count: number; first: unknown[]; seenIds: string[] } | undefined;
   let itemsError: string | undefined;
