@@ -29,6 +29,7 @@ import {
   taskDelete,
   taskGetById,
   taskGetByIdempotencyKey,
+  taskGetByKey,
   taskInsert,
   taskInsertMany,
   taskList,
@@ -102,6 +103,7 @@ const EXPECTED_COLUMNS = {
   tasks: [
     'id',
     'name',
+    'key',
     'type',
     'payload',
     'priority',
@@ -243,6 +245,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
     it('round-trips every field of an every-schedule task', async () => {
       const params = taskParams({
         name: 'shop feed ✓',
+        key: 'shop-feed-roundtrip',
         type: 'http',
         payload: { url: 'https://example.com/feed.json', headers: { 'x-a': 'b' }, expect: [200, 204], deep: { n: 1.5, f: false, z: null } },
         schedule: { every: 31_536_000 },
@@ -264,6 +267,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       expect(got).toEqual({
         id: inserted.id,
         name: 'shop feed ✓',
+        key: 'shop-feed-roundtrip',
         type: 'http',
         payload: params.payload,
         schedule: { every: 31_536_000 },
@@ -327,6 +331,25 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       // Tasks without a key never conflict with each other.
       await taskInsert(store, taskParams({ idempotencyKey: null }));
       await taskInsert(store, taskParams({ idempotencyKey: null }));
+    });
+
+    it('keeps task keys unique and case-sensitive: a second task with a key refuses with StoreError conflict', async () => {
+      const first = await taskInsert(store, taskParams({ key: 'contract-key', type: 'keyed' }));
+      expect(first.key).toBe('contract-key');
+      expect((await storeErrorOf(taskInsert(store, taskParams({ key: 'contract-key' })))).code).toBe('conflict');
+      // Tasks without a key are many; a key differing only in case is another key.
+      await taskInsert(store, taskParams({ key: null }));
+      await taskInsert(store, taskParams({ key: null }));
+      const upper = await taskInsert(store, taskParams({ key: 'CONTRACT-KEY', type: 'keyed' }));
+      expect((await taskGetByKey(store, 'contract-key'))?.id).toBe(first.id);
+      expect((await taskGetByKey(store, 'CONTRACT-KEY'))?.id).toBe(upper.id);
+      expect(await taskGetByKey(store, 'no-such-key')).toBeUndefined();
+      const page = await taskList(store, { key: 'contract-key', limit: 10 });
+      expect(page.items.map((t) => t.id)).toEqual([first.id]);
+      // A change to a taken key is refused too; removing a key frees it.
+      expect((await storeErrorOf(taskUpdate(store, { id: upper.id, changes: { key: 'contract-key' }, now: T0 }))).code).toBe('conflict');
+      expect((await taskUpdate(store, { id: first.id, changes: { key: null }, now: T0 }))?.key).toBeNull();
+      expect((await taskUpdate(store, { id: upper.id, changes: { key: 'contract-key' }, now: T0 }))?.key).toBe('contract-key');
     });
 
     it('inserts many tasks at once, each under its own id, and none when one of them is refused', async () => {

@@ -40,6 +40,7 @@ export function taskFromRow(row: TaskRow): Task {
   return {
     id: Number(row.id),
     name: row.name,
+    key: row.key ?? null,
     type: row.type,
     payload: parseJson<JsonObject>(row.payload) ?? {},
     schedule: scheduleOf(row),

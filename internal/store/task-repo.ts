@@ -6,6 +6,8 @@ import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from
 
 export interface TaskInsertParams {
   name: string;
+  /** The owner's stable name; a key another task has raises StoreError('conflict'). Default none. */
+  key?: string | null | undefined;
   type: string;
   payload: JsonObject;
   schedule: Schedule;
@@ -23,7 +25,7 @@ export interface TaskInsertParams {
   now: Date;
 }
 
-/** Inserts a task; a duplicate idempotency key raises StoreError('conflict'). */
+/** Inserts a task; a duplicate idempotency key or task key raises StoreError('conflict'). */
 export async function taskInsert(conn: Db, params: TaskInsertParams): Promise<Task> {
   const result = await conn.db.insertInto('tasks').values(taskRowOf(params)).executeTakeFirstOrThrow();
   return insertedTask(params, Number(result.insertId));
@@ -70,6 +72,7 @@ function hasConsecutiveIds(conn: Db): Promise<boolean> {
 function taskRowOf(params: TaskInsertParams) {
   return {
     name: params.name,
+    key: params.key ?? null,
     type: params.type,
     payload: JSON.stringify(params.payload),
     ...scheduleColumns(params.schedule),
@@ -93,6 +96,7 @@ function insertedTask(params: TaskInsertParams, id: number): Task {
   return {
     id,
     name: params.name,
+    key: params.key ?? null,
     type: params.type,
     payload: params.payload,
     schedule: params.schedule,
@@ -120,6 +124,12 @@ export async function taskGetById(conn: Db, id: number): Promise<Task | undefine
   return row === undefined ? undefined : taskFromRow(row);
 }
 
+/** The task with this key, if any. */
+export async function taskGetByKey(conn: Db, key: string): Promise<Task | undefined> {
+  const row = await conn.db.selectFrom('tasks').selectAll().where('key', '=', key).executeTakeFirst();
+  return row === undefined ? undefined : taskFromRow(row);
+}
+
 /** The task created with an idempotency key, with the hash of the request that created it. */
 export async function taskGetByIdempotencyKey(
   conn: Db,
@@ -132,6 +142,8 @@ export async function taskGetByIdempotencyKey(
 export interface TaskListParams {
   status?: TaskStatus | undefined;
   type?: string | undefined;
+  /** Only the task with this key (a page of at most one). */
+  key?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -141,6 +153,7 @@ export async function taskList(conn: Db, params: TaskListParams): Promise<Page<T
   let query = conn.db.selectFrom('tasks').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
   if (params.status !== undefined) query = query.where('status', '=', params.status);
   if (params.type !== undefined) query = query.where('type', '=', params.type);
+  if (params.key !== undefined) query = query.where('key', '=', params.key);
   const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
   if (after !== undefined) query = query.where('id', '>', after);
   const rows = await query.execute();
@@ -151,6 +164,8 @@ export interface TaskUpdateParams {
   id: number;
   changes: {
     name?: string | undefined;
+    /** A new key, or null to remove it; a key another task has raises StoreError('conflict'). */
+    key?: string | null | undefined;
     type?: string | undefined;
     payload?: JsonObject | undefined;
     schedule?: Schedule | undefined;
@@ -173,6 +188,7 @@ export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Ta
   const { changes } = params;
   const set: TaskRowUpdate = { updated_at: params.now };
   if (changes.name !== undefined) set.name = changes.name;
+  if (changes.key !== undefined) set.key = changes.key;
   if (changes.type !== undefined) set.type = changes.type;
   if (changes.payload !== undefined) set.payload = JSON.stringify(changes.payload);
   if (changes.schedule !== undefined) Object.assign(set, scheduleColumns(changes.schedule));

@@ -4,6 +4,8 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 export interface TasksTable {
   id: Generated<number>;
   name: string;
+  /** The owner's stable name for the task (what `vigil apply` matches on); unique when set. */
+  key: string | null;
   type: string;
   /** JSON text. */
   payload: string;
@@ -141,6 +143,8 @@ export type JsonObject = { [key: string]: unknown };
 export interface Task {
   id: number;
   name: string;
+  /** The owner's stable name for the task, unique when set; null when it has none. */
+  key: string | null;
   type: string;
   payload: JsonObject;
   schedule: Schedule;
