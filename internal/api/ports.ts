@@ -132,3 +132,24 @@ function shortMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
+
+/** The answer of a {@link RateLimiter} for one request. */
+export interface RateLimitVerdict {
+  allowed: boolean;
+  /** Requests allowed per window. */
+  limit: number;
+  /** Requests left in the current window (0 when refused). */
+  remaining: number;
+  /** Milliseconds until the window resets: when a refused client may try again. */
+  resetMs: number;
+}
+
+/**
+ * Counts requests per key (a token's name, or a client address) and says whether one more is allowed. The API
+ * declares it; `internal/app` passes the in-process one ({@link memoryRateLimiter}) or the one shared through Redis
+ * (built in `internal/taskqueue`). Implementations must not throw for an outage of their store: they fall back to
+ * counting in the process, so that a limiter never fails or blocks a request.
+ */
+export interface RateLimiter {
+  consume(key: string): Promise<RateLimitVerdict>;
+}

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApiApp } from '../api/app.js';
+import { type RateLimiter, memoryRateLimiter } from '../api/index.js';
 import { type Config, redactConfig } from '../config/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
@@ -12,7 +13,15 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
 import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
 import { type Store, openStore } from '../store/index.js';
-import { QueueKeys, type Redis, StreamAdmin, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
+import {
+  QueueKeys,
+  type Redis,
+  StreamAdmin,
+  TaskProducer,
+  connectInBackground,
+  createRedis,
+  createSharedRateLimiter,
+} from '../taskqueue/index.js';
 import { processHealthSource } from './health.js';
 import { startOpsServer } from './ops-server.js';
 
@@ -48,6 +57,8 @@ export class App {
   readonly queue: QueueInspector;
   private readonly clock: Clock;
   private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
+  /** The rate limiter's own Redis connection (API role with Redis and a limit only). */
+  private limiterRedis: Redis | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -191,6 +202,7 @@ export class App {
       metrics: this.metrics,
       clock: this.clock,
       apiTokens: config.apiTokens,
+      rateLimiter: this.rateLimiter(),
     });
     await new Promise<void>((resolve, reject) => {
       const server = app.listen(config.http.port, config.http.host ?? '0.0.0.0', () => resolve());
@@ -198,6 +210,25 @@ export class App {
       this.server = server;
     });
     this.logger.info({ addr: `${config.http.host ?? '0.0.0.0'}:${this.port}` }, 'api listening');
+  }
+
+  /**
+   * The API's rate limit: shared through Redis when Redis is configured, on a connection of its own whose commands
+   * give up after 250 ms (so that a Redis that stops answering delays a request that long at most before the
+   * in-process fallback counts it); per process otherwise.
+   */
+  private rateLimiter(): RateLimiter | undefined {
+    const { config } = this;
+    if (config.rateLimit === undefined) return undefined;
+    if (config.redis === undefined) return memoryRateLimiter(config.rateLimit);
+    this.limiterRedis = createRedis({
+      host: config.redis.host,
+      port: config.redis.port,
+      password: config.redis.password,
+      commandTimeoutMs: 250,
+    });
+    connectInBackground(this.limiterRedis);
+    return createSharedRateLimiter({ redis: this.limiterRedis, keys: new QueueKeys(config.queue.stream), ...config.rateLimit });
   }
 
   /** Stops in reverse order: no new requests, then the scheduler (G7), then connections. Idempotent. */
@@ -218,6 +249,7 @@ export class App {
     await this.scheduler?.stop();
     server?.closeAllConnections();
     await closed;
+    this.limiterRedis?.disconnect();
     if (this.redis !== undefined) {
       this.redis.blocking.disconnect();
       await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());

@@ -1,3 +1,4 @@
+import type { ApiTokenEntry } from './fields.js';
 import type { RawConfig } from './schema.js';
 
 /** The validated, frozen configuration every component receives. Durations are in milliseconds. */
@@ -28,7 +29,13 @@ export interface Config {
     readonly retryBaseDelayMs: number;
     readonly retryMaxDelayMs: number;
   };
-  readonly apiTokens: readonly string[];
+  /** Accepted bearer tokens with their names and scopes; empty means no authentication. */
+  readonly apiTokens: readonly ApiTokenEntry[];
+  /**
+   * The API's rate limit per token (or client address): `points` requests per window of `windowSeconds`, so that
+   * up to the burst may come at once and the average stays at the rate. Undefined when APP_RATE_LIMIT is off.
+   */
+  readonly rateLimit: { readonly points: number; readonly windowSeconds: number } | undefined;
   readonly runRetentionMs: number;
   /** Thresholds of /queue's status: age of the oldest waiting work (ms) and size of the backlog. */
   readonly queueHealth: {
@@ -86,6 +93,7 @@ export function toConfig(raw: RawConfig): Config {
       retryMaxDelayMs: app.retry_max_delay,
     },
     apiTokens: app.api_tokens,
+    rateLimit: toRateLimit(app.rate_limit, app.rate_limit_burst),
     runRetentionMs: app.run_retention,
     queueHealth: {
       degradedAgeMs: app.queue_degraded_age,
@@ -108,6 +116,20 @@ export function toConfig(raw: RawConfig): Config {
     httpDenyCidrs: app.http_deny_cidrs,
     metricsHttp: app.metrics_addr === undefined ? undefined : toHttpAddr(app.metrics_addr),
   });
+}
+
+/**
+ * A rate and a burst as one fixed window: the burst per window of burst/rate seconds (whole seconds, at least one,
+ * as the limiter's Redis store counts in seconds). Without a burst it is twice the rate per second, at least 1.
+ */
+function toRateLimit(
+  rate: { count: number; perMs: number } | null,
+  burst: number | undefined,
+): { points: number; windowSeconds: number } | undefined {
+  if (rate === null) return undefined;
+  const perSecond = (rate.count * 1000) / rate.perMs;
+  const points = burst ?? Math.max(1, Math.round(perSecond * 2));
+  return { points, windowSeconds: Math.max(1, Math.round(points / perSecond)) };
 }
 
 function toHttpAddr(addr: string): { host: string | undefined; port: number } {

@@ -1,4 +1,5 @@
 export type { Config } from './config.js';
+export type { ApiTokenEntry } from './fields.js';
 export { splitHostPort } from './config.js';
 export { ConfigError, loadConfig, type LoadConfigOptions } from './load.js';
 export { redactConfig, redactDsn } from './redact.js';

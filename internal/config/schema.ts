@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, bool, cronLine, duration, int, isCidr, list, optionalString } from './fields.js';
+import { address, apiTokens, bool, cronLine, duration, int, isCidr, list, optionalString, rate } from './fields.js';
 
 /**
  * The configuration schema. The file format (configs/config.json) is nested by section; every documented
@@ -34,8 +34,15 @@ export const configSchema = z
         pending_idle: duration({ min: 10 }).default(30_000),
         /** Task types this process runs, as comma-separated globs. Default `*`. */
         allowed_types: list().default(['*']),
-        /** Bearer tokens; empty means no auth (logged as a warning). */
-        api_tokens: list().default([]),
+        /**
+         * Bearer tokens: bare tokens (scope `write`) or `name:token:scope` entries (scope `read` or `write`); empty
+         * means no auth (logged as a warning).
+         */
+        api_tokens: apiTokens().default([]),
+        /** API requests allowed per token (per client address without tokens): `20/s`, `600/m`, or `off`. Default 20/s. */
+        rate_limit: rate().default({ count: 20, perMs: 1000 }),
+        /** Requests a token may make at once; the average stays at `rate_limit`. Default twice the rate per second. */
+        rate_limit_burst: int(1, 1_000_000).optional(),
         /** How long run history and dead letters are kept. Default 7d. */
         run_retention: duration({ min: 1000 }).default(7 * 24 * 3600 * 1000),
         /** Whether cmd/api embeds a scheduler and publisher. Default true. */
@@ -137,6 +144,8 @@ export const ENV_VARS = {
   APP_PENDING_IDLE: ['app', 'pending_idle'],
   APP_ALLOWED_TYPES: ['app', 'allowed_types'],
   APP_API_TOKENS: ['app', 'api_tokens'],
+  APP_RATE_LIMIT: ['app', 'rate_limit'],
+  APP_RATE_LIMIT_BURST: ['app', 'rate_limit_burst'],
   APP_RUN_RETENTION: ['app', 'run_retention'],
   APP_RUN_SCHEDULER: ['app', 'run_scheduler'],
   APP_RECOVERY_TIMEOUT: ['app', 'recovery_timeout'],

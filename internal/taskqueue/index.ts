@@ -5,3 +5,4 @@ export { type StreamEntry, type TaskMessage, parseEntry } from './entry.js';
 export { type PublishItem, TaskProducer } from './producer.js';
 export { type ConsumerDeps, type EntryRef, StreamConsumer } from './consumer.js';
 export { type ConsumerInfo, StreamAdmin, type StreamStats } from './stream-admin.js';
+export { type SharedRateLimitVerdict, type SharedRateLimiterOptions, createSharedRateLimiter } from './rate-limiter.js';
