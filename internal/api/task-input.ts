@@ -14,6 +14,7 @@ import { fieldErrorsFromIssues, fieldPath } from './validation-fields.js';
 /** A validated create request, in the store's vocabulary. */
 export interface TaskCreateInput {
   name: string;
+  key: string | null;
   type: string;
   payload: JsonObject;
   schedule: Schedule;
@@ -53,6 +54,7 @@ export function parseTaskPatch(body: unknown, registry: HandlerRegistry): TaskPa
 export function resolveTaskPatch(task: Task, patch: TaskPatchBody, registry: HandlerRegistry): TaskUpdateParams['changes'] {
   const changes: TaskUpdateParams['changes'] = {
     name: patch.name,
+    key: patch.key,
     type: patch.type,
     schedule: patch.schedule === undefined ? undefined : scheduleFrom(patch.schedule),
     priority: patch.priority,
@@ -120,6 +122,7 @@ function unknownTypeMessage(registry: HandlerRegistry, type: string): string {
 function createInputFrom(body: TaskCreateBody, payload: JsonObject): TaskCreateInput {
   return {
     name: body.name,
+    key: body.key ?? null,
     type: body.type,
     payload,
     schedule: scheduleFrom(body.schedule),

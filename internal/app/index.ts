@@ -1,1 +1,2 @@
 export { App, type AppOptions, type AppRole } from './app.js';
+export { builtInOpenApiDocument, API_VERSION } from './openapi-document.js';

@@ -9,6 +9,9 @@ export interface QueueGaugeValues {
   oldestAgeSeconds: number | null;
 }
 
+/** Default metrics of prom-client that are gauges named like counters; see the Metrics constructor. */
+export const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Outcome label of `vigil_runs_total`: one value per way an attempt can end. */
 export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lease_lost';
 
@@ -99,7 +102,14 @@ export class Metrics {
   private probeInFlight: Promise<QueueGaugeValues | undefined> | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges `…_total`, which Prometheus reserves for counters (`promtool check metrics`
+      // flags them). Each is the sum of a labelled gauge it also exports, so nothing is lost:
+      // `sum(nodejs_active_handles)` is what `nodejs_active_handles_total` was, and likewise for requests and
+      // resources.
+      for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    }
   }
 
   /** Sets how the queue gauges are read; without a probe they keep whatever was last set. */
