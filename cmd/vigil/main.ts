@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/**
+ * `vigil`: the command line of Vigil (the package's `bin`). It talks to a Vigil API over HTTP only, through a client
+ * generated from `/openapi.json`; see `vigil --help`.
+ */
+import { runCli } from './cli.js';
+
+process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, process.env);
