@@ -16,7 +16,7 @@ export const CLI_SCHEMA_FILE = fileURLToPath(new URL('../cmd/vigil/api-schema.d.
 /** The text of `cmd/vigil/api-schema.d.ts` for the current API. */
 export async function generateCliApiSchema(): Promise<string> {
   const document = await builtInOpenApiDocument();
-  const ast = await openapiTS(document as unknown as Parameters<typeof openapiTS>[0], { alphabetize: true });
+  const ast = await openapiTS(document as unknown as Parameters<typeof openapiTS>[0], { alphabetize: true, defaultNonNullable: false });
   return `${COMMENT_HEADER.replace('openapi-typescript.', 'openapi-typescript (npm run gen:api:cli).')}${astToString(ast)}`;
 }
 

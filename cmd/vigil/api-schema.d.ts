@@ -403,7 +403,7 @@ export interface components {
              *       "max": 399
              *     }
              */
-            expect_status: number[] | {
+            expect_status?: number[] | {
                 max: number;
                 min: number;
             };
@@ -428,12 +428,12 @@ export interface components {
              * @description Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.
              * @default 1048576
              */
-            max_body_bytes: number;
+            max_body_bytes?: number;
             /**
              * @default GET
              * @enum {string}
              */
-            method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+            method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
             /** @description The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt. */
             request_timeout_ms?: number;
             /**
@@ -593,29 +593,29 @@ export interface components {
              */
             key?: string;
             /** @default 3 */
-            max_attempts: number;
+            max_attempts?: number;
             name: string;
             notify?: components["schemas"]["Notify"] | null;
             /**
              * @description The handler's input; checked against the type's payload schema.
              * @default {}
              */
-            payload: {
+            payload?: {
                 [key: string]: unknown;
             };
             /**
              * @description 5 runs first.
              * @default 3
              */
-            priority: number;
+            priority?: number;
             schedule: components["schemas"]["Schedule"];
             /**
              * @default running
              * @enum {string}
              */
-            status: "running" | "paused";
+            status?: "running" | "paused";
             /** @default 30000 */
-            timeout_ms: number;
+            timeout_ms?: number;
             /** @description A registered task type, such as `http` or `noop`. */
             type: string;
         };
