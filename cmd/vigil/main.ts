@@ -5,4 +5,10 @@
  */
 import { runCli } from './cli.js';
 
+// `vigil tasks ls | head` closes the pipe early; that is the reader's choice, not an error to print.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, process.env);
