@@ -103,3 +103,12 @@ export function isCidr(value: string): boolean {
   const family = isIP(address);
   return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** Splits `host:port`, `:port` or `[v6]:port`; a bare host gets `defaultPort`. */
+export function splitHostPort(addr: string, defaultPort: number): [string, number] {
+  const idx = addr.lastIndexOf(':');
+  const bracketed = addr.startsWith('[') && addr.endsWith(']');
+  const host = idx < 0 || bracketed ? addr : addr.slice(0, idx);
+  const port = idx < 0 || bracketed ? defaultPort : Number(addr.slice(idx + 1));
+  return [host.replace(/^\[(.*)\]$/, '$1'), port];
+}
