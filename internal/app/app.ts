@@ -10,9 +10,10 @@ import { OutboundPolicy } from '../handlers/outbound/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
-import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
+import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.js';
 import { type Store, openStore } from '../store/index.js';
-import { QueueKeys, type Redis, StreamAdmin, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
+import { RedisQueue } from '../taskqueue/index.js';
+import { buildScheduler } from './build-scheduler.js';
 import { processHealthSource } from './health.js';
 import { startOpsServer } from './ops-server.js';
 
@@ -47,7 +48,8 @@ export class App {
   /** `/queue` and the queue gauges. */
   readonly queue: QueueInspector;
   private readonly clock: Clock;
-  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
+  /** Redis, when configured: the broker every queue command goes through, and its health. */
+  private readonly redis: RedisQueue | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -68,24 +70,37 @@ export class App {
       connectTimeoutMs: config.mysql?.connectTimeoutMs,
       sqlitePath: config.sqlite.path,
     });
-    if (config.redis !== undefined) {
-      const redisOptions = { host: config.redis.host, port: config.redis.port, password: config.redis.password };
-      const commands = createRedis(redisOptions);
-      const keys = new QueueKeys(config.queue.stream);
-      this.redis = {
-        commands,
-        blocking: createRedis(redisOptions),
-        producer: new TaskProducer({ redis: commands, keys, now: () => new Date(this.clock.now()) }),
-        admin: new StreamAdmin({ redis: commands, keys, group: config.queue.group, now: () => this.clock.now() }),
-      };
-    }
+    this.redis =
+      config.redis === undefined
+        ? undefined
+        : new RedisQueue({
+            ...config.redis,
+            stream: config.queue.stream,
+            group: config.queue.group,
+            consumer: this.worker,
+            logger: this.logger,
+            now: () => this.clock.now(),
+          });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
-    this.scheduler = runScheduler ? this.buildScheduler() : undefined;
+    this.scheduler = runScheduler
+      ? buildScheduler(
+          {
+            store: this.store,
+            registry: this.registry,
+            queue: this.redis,
+            outbound: this.outbound,
+            clock: this.clock,
+            metrics: this.metrics,
+            logger: this.logger,
+          },
+          config,
+          this.worker,
+        )
+      : undefined;
     this.queue = new QueueInspector(
       {
         store: this.store,
-        admin: this.redis?.admin,
-        redis: this.redis?.commands,
+        queue: this.redis,
         clock: this.clock,
         mode: () => this.scheduler?.mode,
         streamsEnabled: config.enableRedisQueue,
@@ -93,45 +108,6 @@ export class App {
       config.queueHealth,
     );
     this.metrics.setQueueProbe(() => this.queue.gaugeValues());
-  }
-
-  private buildScheduler(): Scheduler {
-    const { config } = this;
-    return new Scheduler(
-      {
-        store: this.store,
-        registry: this.registry,
-        redis: this.redis,
-        outbound: this.outbound,
-        clock: this.clock,
-        metrics: this.metrics,
-        logger: this.logger,
-      },
-      {
-        worker: this.worker,
-        enableRedisQueue: config.enableRedisQueue,
-        stream: config.queue.stream,
-        group: config.queue.group,
-        intervalMs: config.scheduler.intervalMs,
-        poolSize: config.scheduler.poolSize,
-        capacity: config.scheduler.capacity,
-        batchSize: config.queue.batchSize,
-        pendingIdleMs: config.queue.pendingIdleMs,
-        allowedTypes: config.scheduler.allowedTypes,
-        recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
-        shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
-        retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
-        webhook: config.webhook,
-        housekeeping: {
-          trimSchedule: config.housekeeping.trimSchedule,
-          retentionSchedule: config.housekeeping.retentionSchedule,
-          consumerCleanupSchedule: config.housekeeping.consumerCleanupSchedule,
-          consumerIdleMs: config.housekeeping.consumerIdleMs,
-          retentionMs: config.runRetentionMs,
-          retentionBatch: config.housekeeping.retentionBatch,
-        },
-      },
-    );
   }
 
   /** The port the API listens on (after start), for tests that bind port 0. */
@@ -147,10 +123,8 @@ export class App {
       logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
     }
     if (this.redis !== undefined) {
-      connectInBackground(this.redis.commands);
-      connectInBackground(this.redis.blocking);
-      await waitReady(this.redis.commands, 2000);
-      logger.info({ stream: new QueueKeys(config.queue.stream).tag, enabled: config.enableRedisQueue }, 'task producer initialized');
+      await this.redis.connect();
+      logger.info({ stream: this.redis.tag, enabled: config.enableRedisQueue }, 'task producer initialized');
     }
     await this.scheduler?.start();
     if (this.options.role === 'api') await this.listen();
@@ -168,18 +142,17 @@ export class App {
     const { config } = this;
     return processHealthSource({
       store: this.store,
-      redis: this.redis?.commands,
-      redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
+      redis: this.redis?.health,
       enableRedisQueue: config.enableRedisQueue,
-      scheduler: this.scheduler,
+      mode: () => this.scheduler?.mode,
     });
   }
 
   private async listen(): Promise<void> {
     const { config } = this;
-    const dispatcher = new TaskDispatcher(
-      { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
-      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
+    const dispatcher = new TaskHandoff(
+      { store: this.store, broker: this.redis?.broker, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
+      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: config.leases.queueMarkMs },
     );
     const app = createApiApp({
       store: this.store,
@@ -218,25 +191,8 @@ export class App {
     await this.scheduler?.stop();
     server?.closeAllConnections();
     await closed;
-    if (this.redis !== undefined) {
-      this.redis.blocking.disconnect();
-      await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());
-    }
+    await this.redis?.close();
     await this.outbound.close();
     await this.store.close();
   }
-}
-
-/** Waits briefly for a first connection so that startup logs the real mode; a Redis that is down is not fatal. */
-async function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    redis.once('ready', done);
-    function done() {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-  });
 }

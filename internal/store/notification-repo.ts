@@ -1,5 +1,6 @@
 import type { Db } from './database.js';
 import { decodeCursor, pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
+import { lockRows, withClaimTransaction } from './locking.js';
 import { deleteSelectedIds, withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
@@ -47,13 +48,16 @@ export interface ClaimedNotification {
   attempt: number;
 }
 
-/** Claims up to `limit` due notifications for `leaseMs`. */
+/**
+ * Claims up to `limit` due notifications for `leaseMs`. Like the run claims, it scans with SKIP LOCKED at READ
+ * COMMITTED, so that it locks only the rows it takes and no gaps (see `withClaimTransaction`).
+ */
 export async function notificationClaimDue(
   conn: Db,
   params: { now: Date; limit: number; leaseMs: number },
 ): Promise<ClaimedNotification[]> {
-  return withTransaction(conn, async (trx) => {
-    let query = trx.db
+  return withClaimTransaction(conn, async (trx) => {
+    const query = trx.db
       .selectFrom('notifications')
       .select(['id', 'task_id', 'url', 'body', 'attempts'])
       .where('status', '=', 'pending')
@@ -61,8 +65,7 @@ export async function notificationClaimDue(
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', params.now)]))
       .orderBy('next_attempt_at', 'asc')
       .limit(params.limit);
-    if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
-    const rows = await query.execute();
+    const rows = await lockRows(trx, query, 'skip-locked');
     if (rows.length === 0) return [];
     await trx.db
       .updateTable('notifications')

@@ -211,21 +211,21 @@ export async function taskDelete(conn: Db, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-/** Whether `worker` holds the task's lease now, or has already run an attempt of it. */
-export async function taskTakenBy(conn: Db, params: { id: number; worker: string }): Promise<boolean> {
+/** Whether `workerId` holds the task's lease now, or has already run an attempt of it. */
+export async function taskTakenBy(conn: Db, params: { id: number; workerId: string }): Promise<boolean> {
   const row = await conn.db
     .selectFrom('tasks')
     .select('id')
     .where('id', '=', params.id)
     .where((eb) =>
       eb.or([
-        eb('lease_owner', '=', params.worker),
+        eb('lease_owner', '=', params.workerId),
         eb.exists(
           eb
             .selectFrom('task_runs')
             .select('task_runs.id')
             .whereRef('task_runs.task_id', '=', 'tasks.id')
-            .where('task_runs.worker', '=', params.worker),
+            .where('task_runs.worker', '=', params.workerId),
         ),
       ]),
     )
