@@ -11,10 +11,11 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
 import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.js';
-import { type Store, openStore } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import { RedisQueue } from '../taskqueue/index.js';
 import { buildScheduler } from './build-scheduler.js';
 import { processHealthSource } from './health.js';
+import { openConfiguredStore } from './store.js';
 import { startOpsServer } from './ops-server.js';
 
 export type AppRole = 'api' | 'scheduler';
@@ -64,12 +65,7 @@ export class App {
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-    this.store = openStore({
-      mysqlDsn: config.mysql?.dsn,
-      poolSize: config.mysql?.poolSize,
-      connectTimeoutMs: config.mysql?.connectTimeoutMs,
-      sqlitePath: config.sqlite.path,
-    });
+    this.store = openConfiguredStore(config);
     this.redis =
       config.redis === undefined
         ? undefined
