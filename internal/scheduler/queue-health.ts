@@ -53,7 +53,7 @@ export class QueueInspector {
     ]);
     const polling = {
       due: due.due,
-      running: due.running,
+      running: due.leased,
       oldestDueAgeMs: due.oldestDueAt === null ? null : Math.max(0, now - due.oldestDueAt.getTime()),
     };
     const { queue } = this.deps;

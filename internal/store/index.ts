@@ -15,7 +15,7 @@ export type * from './types.js';
 export * from './slot-claim.js';
 export * from './slot-complete.js';
 export * from './slot-recovery.js';
-export { type LockMode, withClaimTransaction } from './locking.js';
+
 export * from './slot-queue.js';
 export * from './stats-repo.js';
 export * from './notification-repo.js';

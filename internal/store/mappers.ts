@@ -102,7 +102,7 @@ export function pageOf<R, T extends { id: number }>(rows: readonly R[], limit: n
 }
 
 /** Cursors are opaque to clients: base64url of the last id seen. */
-export function encodeCursor(id: number): string {
+function encodeCursor(id: number): string {
   return Buffer.from(String(id), 'utf8').toString('base64url');
 }
 

@@ -180,7 +180,7 @@ function typeFilter(eb: ExpressionBuilder<Database, 'tasks'>, patterns: readonly
 }
 
 /** Whether a type matches one of the globs; the JavaScript twin of {@link typeFilter}. */
-export function matchesAny(type: string, patterns: readonly string[]): boolean {
+function matchesAny(type: string, patterns: readonly string[]): boolean {
   return patterns.some((glob) => {
     const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     return re.test(type);

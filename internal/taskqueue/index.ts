@@ -1,9 +1,9 @@
 /** Redis Streams: the only package that talks to Redis (ioredis never leaves it, not even as a type). */
 export { RedisQueue, type RedisQueueOptions } from './redis-queue.js';
-export { RedisStreamBroker } from './broker.js';
-export { RedisHealth, type RedisState } from './redis-health.js';
+
+export type { RedisState } from './redis-health.js';
 export { QueueError, type QueueErrorCode, isQueueError } from './errors.js';
-export { PRIORITIES, QueueKeys, clampPriority } from './keys.js';
+export { PRIORITIES, QueueKeys } from './keys.js';
 export { type StreamEntry, type TaskMessage, parseEntry } from './entry.js';
 export { type PublishItem, TaskProducer } from './producer.js';
 export { type EntryRef, StreamConsumer } from './consumer.js';
