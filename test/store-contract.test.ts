@@ -11,7 +11,7 @@ import {
   StoreMigrator,
   deadLetterCount,
   deadLetterDelete,
-  deadLetterDeleteBefore,
+  retentionDeleteBefore,
   deadLetterGetById,
   deadLetterInsert,
   deadLetterList,
@@ -20,7 +20,6 @@ import {
   isStoreError,
   nextSlot,
   openStore,
-  runDeleteBefore,
   runListBySlot,
   runListByTask,
   runStartMany,
@@ -581,9 +580,9 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const oldRunning = await insertRun({ taskId: task.id, slot: at(2000, old), attempt: 1, status: 'running' });
       const recent = await insertRun({ taskId: task.id, slot: at(0, cutoff), attempt: 1, status: 'succeeded' });
 
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(2);
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(1);
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(0);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(2);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(1);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(0);
 
       const left = (await runListByTask(store, { taskId: task.id, limit: 10 })).items.map((r) => r.id);
       expect(left.sort((a, b) => a - b)).toEqual([oldRunning, recent]);
@@ -802,9 +801,9 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
         fields: {},
         now: cutoff, // not before the cutoff
       });
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(2);
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(1);
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(0);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(2);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(1);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(0);
       expect(await deadLetterCount(store)).toBe(1);
       expect((await deadLetterList(store, { limit: 10 })).items.map((d) => d.id)).toEqual([keptId]);
     });

@@ -1,5 +1,6 @@
 import { withTimeout } from '../platform/timeout.js';
 import { type Store, StoreError, type Task } from '../store/index.js';
+import type { StreamStats } from '../taskqueue/index.js';
 
 /**
  * The interfaces the API layer needs from the rest of the service. They are declared here, by their user, and
@@ -27,16 +28,7 @@ export interface QueueReport {
   mode: 'redis_streams' | 'db_polling';
   status: 'healthy' | 'degraded' | 'unhealthy';
   reasons: string[];
-  streams?: {
-    stream: string;
-    priority: number;
-    length: number;
-    groups: number;
-    pending: number;
-    lag: number | null;
-    consumers: { name: string; pending: number; idleMs: number }[];
-    oldestPendingAgeMs: number | null;
-  }[];
+  streams?: StreamStats[];
   totals?: { length: number; pending: number; lag: number; oldestPendingAgeMs: number | null };
   polling: { due: number; running: number; oldestDueAgeMs: number | null };
   deadLetters: number;

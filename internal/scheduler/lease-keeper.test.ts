@@ -1,26 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../platform/clock.js';
-import { type ClaimedSlot, type Store, slotClaimDue } from '../store/index.js';
+import { type ClaimedSlot, slotClaimDue } from '../store/index.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { insertTask, memoryStore, quiet } from './test-support.js';
+import { insertTask, memoryStore, quiet, useMemoryStore } from './test-support.js';
 import { LeaseLostError, WorkerPool } from './worker-pool.js';
 
 describe('LeaseKeeper', () => {
-  let store: Store;
   const clock = new ManualClock();
   const leaseMs = 9000;
 
-  beforeAll(async () => {
-    store = await memoryStore();
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  const db = useMemoryStore();
 
   /** A pool whose jobs run until aborted, holding the claims of `type`. */
   async function holding(type: string, count: number) {
-    for (let i = 0; i < count; i += 1) await insertTask(store, new Date(clock.now()), { type });
-    const claims = await slotClaimDue(store, {
+    for (let i = 0; i < count; i += 1) await insertTask(db.store, new Date(clock.now()), { type });
+    const claims = await slotClaimDue(db.store, {
       workerId: 'me:1',
       leaseToken: `lease-${type}`,
       leaseMs,
@@ -50,13 +44,13 @@ describe('LeaseKeeper', () => {
 
   const expiry = async (claim: ClaimedSlot) =>
     new Date(
-      (await store.db.selectFrom('tasks').select('lease_expires_at').where('id', '=', claim.task.id).executeTakeFirstOrThrow())
+      (await db.store.db.selectFrom('tasks').select('lease_expires_at').where('id', '=', claim.task.id).executeTakeFirstOrThrow())
         .lease_expires_at as unknown as string,
     ).getTime();
 
   it('extends the leases of every claim the pool holds', async () => {
     const { pool, claims } = await holding('keep_extend', 2);
-    const keeper = new LeaseKeeper({ store, pool, clock, logger: quiet.logger }, { workerId: 'me:1', leaseMs });
+    const keeper = new LeaseKeeper({ store: db.store, pool, clock, logger: quiet.logger }, { workerId: 'me:1', leaseMs });
     clock.advance(3000);
     await keeper.runOnce();
     for (const claim of claims) expect(await expiry(claim)).toBe(clock.now() + leaseMs);
@@ -66,14 +60,14 @@ describe('LeaseKeeper', () => {
   it('stops the run of a lease another process took over, and only that one', async () => {
     const { pool, claims, signals } = await holding('keep_lost', 2);
     const [lost, kept] = claims as [ClaimedSlot, ClaimedSlot];
-    await store.db.updateTable('tasks').set({ lease_token: 'recovered-elsewhere', lease_owner: 'other:2' }).where('id', '=', lost.task.id).execute();
-    await new LeaseKeeper({ store, pool, clock, logger: quiet.logger }, { workerId: 'me:1', leaseMs }).runOnce();
+    await db.store.db.updateTable('tasks').set({ lease_token: 'recovered-elsewhere', lease_owner: 'other:2' }).where('id', '=', lost.task.id).execute();
+    await new LeaseKeeper({ store: db.store, pool, clock, logger: quiet.logger }, { workerId: 'me:1', leaseMs }).runOnce();
     expect(signals.get(lost)?.reason).toBeInstanceOf(LeaseLostError);
     expect(signals.get(kept)?.aborted).toBe(false);
     await pool.stop();
   });
 
-  it('aborts running handlers one heartbeat before the leases run out while the store cannot be reached', async () => {
+  it('aborts running handlers one heartbeat before the leases run out while the db.store cannot be reached', async () => {
     const { pool, signals } = await holding('keep_outage', 1);
     const broken = await memoryStore();
     await broken.close();

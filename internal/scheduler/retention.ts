@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { TickingService } from '../platform/service.js';
-import { type Store, deadLetterDeleteBefore, notificationDeleteBefore, runDeleteBefore } from '../store/index.js';
+import { type RetainedTable, type Store, retentionDeleteBefore } from '../store/index.js';
 
 export interface RetentionDeps {
   store: Store;
@@ -33,20 +33,20 @@ export class Retention extends TickingService {
   /** Deletes everything past retention now, batch by batch. Returns the counts. */
   async runOnce(): Promise<{ runs: number; deadLetters: number; notifications: number }> {
     const before = new Date(this.deps.clock.now() - this.config.retentionMs);
-    const runs = await this.drain((limit) => runDeleteBefore(this.deps.store, { before, limit }));
-    const deadLetters = await this.drain((limit) => deadLetterDeleteBefore(this.deps.store, { before, limit }));
-    const notifications = await this.drain((limit) => notificationDeleteBefore(this.deps.store, { before, limit }));
+    const runs = await this.drain('task_runs', before);
+    const deadLetters = await this.drain('dead_letters', before);
+    const notifications = await this.drain('notifications', before);
     if (runs + deadLetters + notifications > 0) {
       this.deps.logger.info({ runs, deadLetters, notifications, before }, 'retention deleted old rows');
     }
     return { runs, deadLetters, notifications };
   }
 
-  /** Repeats a batched delete until a batch comes back short. */
-  private async drain(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
+  /** Deletes a table's old rows batch by batch, until a batch comes back short. */
+  private async drain(table: RetainedTable, before: Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await deleteBatch(this.config.batchSize);
+      const deleted = await retentionDeleteBefore(this.deps.store, table, { before, limit: this.config.batchSize });
       total += deleted;
       if (deleted < this.config.batchSize) return total;
     }

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../platform/clock.js';
-import { type Store, deadLetterList } from '../store/index.js';
+import { deadLetterList } from '../store/index.js';
 import type { Job } from './job.js';
 import { StreamSource } from './stream-source.js';
-import { FakeBroker, FakeHealth, insertTask, memoryStore, quiet, redisDown } from './test-support.js';
+import { FakeBroker, FakeHealth, insertTask, quiet, useMemoryStore, redisDown } from './test-support.js';
 import { WorkerPool } from './worker-pool.js';
 
 describe('StreamSource', () => {
-  let store: Store;
   const clock = new ManualClock();
 
-  beforeAll(async () => {
-    store = await memoryStore();
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  const db = useMemoryStore();
 
   /** A source over a fake broker, feeding a pool whose runs the test ends by recording them. */
   function source(options: { room?: number; pendingIdleMs?: number } = {}) {
@@ -36,7 +30,7 @@ describe('StreamSource', () => {
       { size: options.room ?? 10, capacity: 0, shutdownTimeoutMs: 10 },
     );
     const src = new StreamSource(
-      { store, pool, broker, health, clock, ...quiet },
+      { store: db.store, pool, broker, health, clock, ...quiet },
       { workerId: 'me:1', leaseMs: 10_000, batchSize: 100, typePatterns: null, pendingIdleMs: options.pendingIdleMs ?? 30_000, blockMs: 10 },
     );
     return { broker, health, started, src };
@@ -45,7 +39,7 @@ describe('StreamSource', () => {
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
   it('claims the slot of each entry, runs it once, and acknowledges the entry and its duplicates', async () => {
-    const task = await insertTask(store, new Date(clock.now()));
+    const task = await insertTask(db.store, new Date(clock.now()));
     const { broker, started, src } = source();
     const fields = { task_id: String(task.id), slot: task.nextRunAt.toISOString(), source: 'api' };
     const ids = [broker.add(3, fields), broker.add(3, fields), broker.add(3, { ...fields, source: 'periodic' })];
@@ -69,14 +63,14 @@ describe('StreamSource', () => {
     const unknown = broker.add(2, { task_id: '424242', slot: new Date(clock.now()).toISOString() });
     await src.runOnce();
     expect(broker.ackedIds()).toEqual(expect.arrayContaining([bad, unknown]));
-    const letters = (await deadLetterList(store, { limit: 10 })).items;
+    const letters = (await deadLetterList(db.store, { limit: 10 })).items;
     expect(letters.find((l) => l.reason === 'malformed')?.fields).toMatchObject({ task_id: 'nope', _id: bad });
     expect(letters.find((l) => l.reason === 'unknown_task')).toMatchObject({ taskId: 424242 });
   });
 
   it('reclaims entries another consumer left pending past the idle time', async () => {
     clock.advance(60_000);
-    const task = await insertTask(store, new Date(clock.now()));
+    const task = await insertTask(db.store, new Date(clock.now()));
     const { broker, started, src } = source({ pendingIdleMs: 5000 });
     broker.add(3, { task_id: String(task.id) });
     // Another consumer read it and died.

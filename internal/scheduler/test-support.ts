@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { silentLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
 import { type Store, type TaskInsertParams, StoreMigrator, openStore, taskInsert } from '../store/index.js';
@@ -23,6 +24,23 @@ export async function memoryStore(): Promise<Store> {
   const store = openStore({ sqlitePath: ':memory:' });
   await new StoreMigrator(store).up();
   return store;
+}
+
+/** A {@link memoryStore} for the tests of the enclosing `describe`: opened before them, closed after them. */
+export function useMemoryStore(): { readonly store: Store } {
+  let store: Store | undefined;
+  beforeAll(async () => {
+    store = await memoryStore();
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  return {
+    get store(): Store {
+      if (store === undefined) throw new Error('the memory store is opened in beforeAll');
+      return store;
+    },
+  };
 }
 
 /** Inserts a task with sensible defaults; `at` is its first slot. */

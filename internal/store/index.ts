@@ -20,3 +20,4 @@ export * from './slot-queue.js';
 export * from './stats-repo.js';
 export * from './notification-repo.js';
 export * from './memory-repo.js';
+export { type RetainedTable, retentionDeleteBefore } from './retention.js';

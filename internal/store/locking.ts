@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from 'kysely';
+import type { SelectQueryBuilder, UpdateObject } from 'kysely';
 import type { Db } from './database.js';
 import { withTransaction } from './transaction.js';
 import type { Database } from './types.js';
@@ -18,6 +18,31 @@ export function lockRows<T extends keyof Database, R>(trx: Db, query: SelectQuer
   if (trx.dialect !== 'mysql') return query.execute();
   const locked = query.forUpdate();
   return (mode === 'skip-locked' ? locked.skipLocked() : locked).execute();
+}
+
+/** Tables whose rows are claimed: tasks (a lease, a queue mark) and notifications (a delivery lease). */
+type ClaimedTable = 'tasks' | 'notifications';
+
+/**
+ * How every claim takes what it found: locks the rows the query selects, passing over rows others hold, and
+ * applies `set` to them by primary key, in the caller's transaction. Returns the rows as the query read them.
+ */
+export async function lockAndSet<T extends ClaimedTable, R extends { id: number }>(
+  trx: Db,
+  table: T,
+  query: SelectQueryBuilder<Database, T, R>,
+  set: UpdateObject<Database, T>,
+): Promise<R[]> {
+  const rows = await lockRows(trx, query, 'skip-locked');
+  if (rows.length === 0) return rows;
+  const ids = rows.map((r) => Number(r.id));
+  // kysely cannot type `updateTable` over a type parameter; `set` was checked against the right table at the call.
+  await trx.db
+    .updateTable(table as 'tasks')
+    .set(set as UpdateObject<Database, 'tasks'>)
+    .where('id', 'in', ids)
+    .execute();
+  return rows;
 }
 
 /**

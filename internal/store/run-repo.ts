@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { deleteSelectedIds } from './transaction.js';
-import { decodeCursor, pageOf, runFromRow } from './mappers.js';
+import { pageOf, runFromRow } from './mappers.js';
 import type { ClaimedSlot } from './slot-claim.js';
 import { caseById } from './sql-case.js';
 import type { Page, TaskRun } from './types.js';
@@ -16,16 +15,8 @@ export interface RunListByTaskParams {
 
 /** A task's runs, newest first. */
 export async function runListByTask(conn: Db, params: RunListByTaskParams): Promise<Page<TaskRun>> {
-  let query = conn.db
-    .selectFrom('task_runs')
-    .selectAll()
-    .where('task_id', '=', params.taskId)
-    .orderBy('id', 'desc')
-    .limit(params.limit + 1);
-  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (before !== undefined) query = query.where('id', '<', before);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, runFromRow);
+  const query = conn.db.selectFrom('task_runs').selectAll().where('task_id', '=', params.taskId);
+  return pageOf(query, { ...params, order: 'desc' }, runFromRow);
 }
 
 /** Every run of a task in one slot, oldest attempt first. */
@@ -38,19 +29,6 @@ export async function runListBySlot(conn: Db, params: { taskId: number; slot: Da
     .orderBy('attempt', 'asc')
     .execute();
   return rows.map(runFromRow);
-}
-
-/** Deletes up to `limit` finished runs that started before `before`. Returns how many were deleted. */
-export async function runDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
-  const ids = await conn.db
-    .selectFrom('task_runs')
-    .select('id')
-    .where('started_at', '<', params.before)
-    .where('status', '!=', 'running')
-    .orderBy('id', 'asc')
-    .limit(params.limit)
-    .execute();
-  return deleteSelectedIds(conn, 'task_runs', ids);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { lockRows, withClaimTransaction } from './locking.js';
+import { lockAndSet, lockRows, withClaimTransaction } from './locking.js';
 import { taskFromRow, toDate } from './mappers.js';
 import { dueUnleased } from './slot-claim.js';
 import { withTransaction } from './transaction.js';
@@ -60,17 +60,7 @@ export async function slotMarkQueued(
       .orderBy('run_after', 'asc')
       .orderBy('id', 'asc')
       .limit(params.limit);
-    const rows = await lockRows(trx, query, 'skip-locked');
-    if (rows.length === 0) return [];
-    await trx.db
-      .updateTable('tasks')
-      .set({ queued_until: new Date(params.now.getTime() + params.queueMarkMs) })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
+    const rows = await lockAndSet(trx, 'tasks', query, { queued_until: new Date(params.now.getTime() + params.queueMarkMs) });
     return rows.map((r) => ({
       id: Number(r.id),
       priority: Number(r.priority),

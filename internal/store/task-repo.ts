@@ -1,19 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { withTransaction } from './transaction.js';
-import { decodeCursor, pageOf, scheduleColumns, taskFromRow } from './mappers.js';
-import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
+import { pageOf, scheduleColumns, taskFromRow } from './mappers.js';
+import type { JsonObject, Page, Schedule, Task, TaskDefinition, TaskRowUpdate, TaskStatus } from './types.js';
 
-export interface TaskInsertParams {
-  name: string;
-  type: string;
-  payload: JsonObject;
-  schedule: Schedule;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  status: TaskStatus;
-  notify: JsonObject | null;
+export interface TaskInsertParams extends TaskDefinition {
   /** The first slot. */
   nextRunAt: Date;
   /** Set when the caller is about to publish the task, so that the periodic publisher does not publish it too. */
@@ -138,13 +129,12 @@ export interface TaskListParams {
 
 /** Tasks in id order, filtered, one page at a time. An unknown cursor starts from the beginning. */
 export async function taskList(conn: Db, params: TaskListParams): Promise<Page<Task>> {
-  let query = conn.db.selectFrom('tasks').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
-  if (params.status !== undefined) query = query.where('status', '=', params.status);
-  if (params.type !== undefined) query = query.where('type', '=', params.type);
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (after !== undefined) query = query.where('id', '>', after);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, taskFromRow);
+  const query = conn.db
+    .selectFrom('tasks')
+    .selectAll()
+    .$if(params.status !== undefined, (qb) => qb.where('status', '=', params.status as TaskStatus))
+    .$if(params.type !== undefined, (qb) => qb.where('type', '=', params.type as string));
+  return pageOf(query, { ...params, order: 'asc' }, taskFromRow);
 }
 
 export interface TaskUpdateParams {

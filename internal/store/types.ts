@@ -162,6 +162,9 @@ export interface Task {
   updatedAt: Date;
 }
 
+/** What defines a task, as its owner sets it: the fields of a create, in the store's vocabulary. */
+export type TaskDefinition = Pick<Task, 'name' | 'type' | 'payload' | 'schedule' | 'priority' | 'timeoutMs' | 'maxAttempts' | 'status' | 'notify'>;
+
 export interface TaskRun {
   id: number;
   taskId: number;

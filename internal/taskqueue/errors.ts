@@ -1,3 +1,5 @@
+import { CodedError } from '../platform/errors.js';
+
 /** What went wrong at Redis, independent of the client library. */
 export type QueueErrorCode =
   /** Redis cannot be reached, dropped the connection, or did not answer in time; retrying later may succeed. */
@@ -8,19 +10,10 @@ export type QueueErrorCode =
   | 'internal';
 
 /** The one error type that leaves `internal/taskqueue`: ioredis errors are translated at the boundary. */
-export class QueueError extends Error {
-  constructor(
-    readonly code: QueueErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'QueueError';
-  }
-}
+export class QueueError extends CodedError<QueueErrorCode> {}
 
 export function isQueueError(err: unknown, code?: QueueErrorCode): err is QueueError {
-  return err instanceof QueueError && (code === undefined || err.code === code);
+  return QueueError.is(err, code);
 }
 
 /** Server replies that mean "not now" rather than "never": the write would succeed once Redis recovers. */
