@@ -1,5 +1,5 @@
 import type { HandlerRegistry } from '../handlers/index.js';
-import type { JsonObject, Schedule, Task, TaskUpdateParams } from '../store/index.js';
+import type { JsonObject, Schedule, Task, TaskDefinition, TaskUpdateParams } from '../store/index.js';
 import { ValidationError } from './errors.js';
 import type { FieldErrors } from './errors.js';
 import { type TaskCreateBody, type TaskPatchBody, taskCreateBodySchema, taskPatchBodySchema } from './schemas.js';
@@ -12,18 +12,7 @@ import { fieldErrorsFromIssues, fieldPath } from './validation-fields.js';
  */
 
 /** A validated create request, in the store's vocabulary. */
-export interface TaskCreateInput {
-  name: string;
-  key: string | null;
-  type: string;
-  payload: JsonObject;
-  schedule: Schedule;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  status: Task['status'];
-  notify: JsonObject | null;
-}
+export type TaskCreateInput = TaskDefinition;
 
 /** Validates a `POST /tasks` body; throws ValidationError naming every bad field. */
 export function parseTaskCreate(body: unknown, registry: HandlerRegistry): TaskCreateInput {

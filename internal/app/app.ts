@@ -11,18 +11,12 @@ import { OutboundPolicy } from '../handlers/outbound/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
-import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
-import { type Store, openStore } from '../store/index.js';
-import {
-  QueueKeys,
-  type Redis,
-  StreamAdmin,
-  TaskProducer,
-  connectInBackground,
-  createRedis,
-  createSharedRateLimiter,
-} from '../taskqueue/index.js';
+import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.js';
+import type { Store } from '../store/index.js';
+import { RedisQueue } from '../taskqueue/index.js';
+import { buildScheduler } from './build-scheduler.js';
 import { processHealthSource } from './health.js';
+import { openConfiguredStore } from './store.js';
 import { startOpsServer } from './ops-server.js';
 
 export type AppRole = 'api' | 'scheduler';
@@ -56,9 +50,8 @@ export class App {
   /** `/queue` and the queue gauges. */
   readonly queue: QueueInspector;
   private readonly clock: Clock;
-  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
-  /** The rate limiter's own Redis connection (API role with Redis and a limit only). */
-  private limiterRedis: Redis | undefined;
+  /** Redis, when configured: the broker every queue command goes through, and its health. */
+  private readonly redis: RedisQueue | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -73,30 +66,38 @@ export class App {
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-    this.store = openStore({
-      mysqlDsn: config.mysql?.dsn,
-      poolSize: config.mysql?.poolSize,
-      connectTimeoutMs: config.mysql?.connectTimeoutMs,
-      sqlitePath: config.sqlite.path,
-    });
-    if (config.redis !== undefined) {
-      const redisOptions = { host: config.redis.host, port: config.redis.port, password: config.redis.password };
-      const commands = createRedis(redisOptions);
-      const keys = new QueueKeys(config.queue.stream);
-      this.redis = {
-        commands,
-        blocking: createRedis(redisOptions),
-        producer: new TaskProducer({ redis: commands, keys, now: () => new Date(this.clock.now()) }),
-        admin: new StreamAdmin({ redis: commands, keys, group: config.queue.group, now: () => this.clock.now() }),
-      };
-    }
+    this.store = openConfiguredStore(config);
+    this.redis =
+      config.redis === undefined
+        ? undefined
+        : new RedisQueue({
+            ...config.redis,
+            stream: config.queue.stream,
+            group: config.queue.group,
+            consumer: this.worker,
+            logger: this.logger,
+            now: () => this.clock.now(),
+          });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
-    this.scheduler = runScheduler ? this.buildScheduler() : undefined;
+    this.scheduler = runScheduler
+      ? buildScheduler(
+          {
+            store: this.store,
+            registry: this.registry,
+            queue: this.redis,
+            outbound: this.outbound,
+            clock: this.clock,
+            metrics: this.metrics,
+            logger: this.logger,
+          },
+          config,
+          this.worker,
+        )
+      : undefined;
     this.queue = new QueueInspector(
       {
         store: this.store,
-        admin: this.redis?.admin,
-        redis: this.redis?.commands,
+        queue: this.redis,
         clock: this.clock,
         mode: () => this.scheduler?.mode,
         streamsEnabled: config.enableRedisQueue,
@@ -104,45 +105,6 @@ export class App {
       config.queueHealth,
     );
     this.metrics.setQueueProbe(() => this.queue.gaugeValues());
-  }
-
-  private buildScheduler(): Scheduler {
-    const { config } = this;
-    return new Scheduler(
-      {
-        store: this.store,
-        registry: this.registry,
-        redis: this.redis,
-        outbound: this.outbound,
-        clock: this.clock,
-        metrics: this.metrics,
-        logger: this.logger,
-      },
-      {
-        worker: this.worker,
-        enableRedisQueue: config.enableRedisQueue,
-        stream: config.queue.stream,
-        group: config.queue.group,
-        intervalMs: config.scheduler.intervalMs,
-        poolSize: config.scheduler.poolSize,
-        capacity: config.scheduler.capacity,
-        batchSize: config.queue.batchSize,
-        pendingIdleMs: config.queue.pendingIdleMs,
-        allowedTypes: config.scheduler.allowedTypes,
-        recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
-        shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
-        retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
-        webhook: config.webhook,
-        housekeeping: {
-          trimSchedule: config.housekeeping.trimSchedule,
-          retentionSchedule: config.housekeeping.retentionSchedule,
-          consumerCleanupSchedule: config.housekeeping.consumerCleanupSchedule,
-          consumerIdleMs: config.housekeeping.consumerIdleMs,
-          retentionMs: config.runRetentionMs,
-          retentionBatch: config.housekeeping.retentionBatch,
-        },
-      },
-    );
   }
 
   /** The port the API listens on (after start), for tests that bind port 0. */
@@ -158,10 +120,8 @@ export class App {
       logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
     }
     if (this.redis !== undefined) {
-      connectInBackground(this.redis.commands);
-      connectInBackground(this.redis.blocking);
-      await waitReady(this.redis.commands, 2000);
-      logger.info({ stream: new QueueKeys(config.queue.stream).tag, enabled: config.enableRedisQueue }, 'task producer initialized');
+      await this.redis.connect();
+      logger.info({ stream: this.redis.tag, enabled: config.enableRedisQueue }, 'task producer initialized');
     }
     await this.scheduler?.start();
     if (this.options.role === 'api') await this.listen();
@@ -179,18 +139,17 @@ export class App {
     const { config } = this;
     return processHealthSource({
       store: this.store,
-      redis: this.redis?.commands,
-      redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
+      redis: this.redis?.health,
       enableRedisQueue: config.enableRedisQueue,
-      scheduler: this.scheduler,
+      mode: () => this.scheduler?.mode,
     });
   }
 
   private async listen(): Promise<void> {
     const { config } = this;
-    const dispatcher = new TaskDispatcher(
-      { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
-      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
+    const dispatcher = new TaskHandoff(
+      { store: this.store, broker: this.redis?.broker, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
+      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: config.leases.queueMarkMs },
     );
     const app = createApiApp({
       store: this.store,
@@ -218,17 +177,9 @@ export class App {
    * in-process fallback counts it); per process otherwise.
    */
   private rateLimiter(): RateLimiter | undefined {
-    const { config } = this;
-    if (config.rateLimit === undefined) return undefined;
-    if (config.redis === undefined) return memoryRateLimiter(config.rateLimit);
-    this.limiterRedis = createRedis({
-      host: config.redis.host,
-      port: config.redis.port,
-      password: config.redis.password,
-      commandTimeoutMs: 250,
-    });
-    connectInBackground(this.limiterRedis);
-    return createSharedRateLimiter({ redis: this.limiterRedis, keys: new QueueKeys(config.queue.stream), ...config.rateLimit });
+    const { rateLimit } = this.config;
+    if (rateLimit === undefined) return undefined;
+    return this.redis?.rateLimiter(rateLimit) ?? memoryRateLimiter(rateLimit);
   }
 
   /** Stops in reverse order: no new requests, then the scheduler (G7), then connections. Idempotent. */
@@ -249,26 +200,8 @@ export class App {
     await this.scheduler?.stop();
     server?.closeAllConnections();
     await closed;
-    this.limiterRedis?.disconnect();
-    if (this.redis !== undefined) {
-      this.redis.blocking.disconnect();
-      await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());
-    }
+    await this.redis?.close();
     await this.outbound.close();
     await this.store.close();
   }
-}
-
-/** Waits briefly for a first connection so that startup logs the real mode; a Redis that is down is not fatal. */
-async function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    redis.once('ready', done);
-    function done() {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-  });
 }

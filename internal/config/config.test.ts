@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   type Config,
   ConfigError,
@@ -12,6 +13,7 @@ import {
   redactConfig,
   redactDsn,
 } from './index.js';
+import { fileSchema } from './schema.js';
 
 const DEFAULTS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/config.json');
 
@@ -548,5 +550,42 @@ describe('API tokens and the rate limit', () => {
 
   it.each(['20', 'fast', '20/d', '-1/s', '0/s'])('refuses APP_RATE_LIMIT=%j', (value) => {
     expect(loadError({ APP_RATE_LIMIT: value }).problems[0]).toMatch(/^APP_RATE_LIMIT .*20\/s/);
+  });
+});
+
+describe('one declaration per setting', () => {
+  /** Settings only a config file can set: node-cron lines and tuning knobs of housekeeping. */
+  const FILE_ONLY = [
+    'mysql.connect_timeout',
+    'housekeeping.trim_schedule',
+    'housekeeping.retention_schedule',
+    'housekeeping.consumer_cleanup_schedule',
+    'housekeeping.consumer_idle',
+    'housekeeping.retention_batch',
+  ];
+
+  function leaves(schema: z.ZodType, prefix: string[] = []): string[] {
+    const inner = unwrapToObject(schema);
+    if (inner === undefined) return [prefix.join('.')];
+    return Object.entries(inner.shape).flatMap(([key, child]) => leaves(child as z.ZodType, [...prefix, key]));
+  }
+
+  function unwrapToObject(schema: z.ZodType): z.ZodObject | undefined {
+    if (schema instanceof z.ZodObject) return schema;
+    const def = schema.def as { innerType?: z.ZodType };
+    return def.innerType === undefined ? undefined : unwrapToObject(def.innerType);
+  }
+
+  it('gives every field of the file format an environment variable, or lists it as file-only', () => {
+    const envPaths = Object.values(ENV_VARS).map((path) => path.join('.'));
+    expect(new Set(envPaths).size).toBe(envPaths.length);
+    expect([...envPaths, ...FILE_ONLY].sort()).toEqual(leaves(fileSchema).sort());
+  });
+
+  it('lists every field of the file format in configs/config.json, except secrets and what is unset by default', () => {
+    const file = JSON.parse(readFileSync(DEFAULTS_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
+    const inFile = Object.entries(file).flatMap(([section, values]) => Object.keys(values).map((key) => `${section}.${key}`));
+    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr'];
+    expect([...inFile, ...unsetByDefault].sort()).toEqual(leaves(fileSchema).sort());
   });
 });

@@ -104,6 +104,15 @@ export function isCidr(value: string): boolean {
   return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** Splits `host:port`, `:port` or `[v6]:port`; a bare host gets `defaultPort`. */
+export function splitHostPort(addr: string, defaultPort: number): [string, number] {
+  const idx = addr.lastIndexOf(':');
+  const bracketed = addr.startsWith('[') && addr.endsWith(']');
+  const host = idx < 0 || bracketed ? addr : addr.slice(0, idx);
+  const port = idx < 0 || bracketed ? defaultPort : Number(addr.slice(idx + 1));
+  return [host.replace(/^\[(.*)\]$/, '$1'), port];
+}
+
 /** One accepted API token: its name (what logs show), the secret, and what it may do. */
 export interface ApiTokenEntry {
   name: string;

@@ -1,21 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { withTransaction } from './transaction.js';
-import { decodeCursor, pageOf, scheduleColumns, taskFromRow } from './mappers.js';
-import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
+import { pageOf, scheduleColumns, taskFromRow } from './mappers.js';
+import type { JsonObject, Page, Schedule, Task, TaskDefinition, TaskRowUpdate, TaskStatus } from './types.js';
 
-export interface TaskInsertParams {
-  name: string;
+export interface TaskInsertParams extends Omit<TaskDefinition, 'key'> {
   /** The owner's stable name; a key another task has raises StoreError('conflict'). Default none. */
   key?: string | null | undefined;
-  type: string;
-  payload: JsonObject;
-  schedule: Schedule;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  status: TaskStatus;
-  notify: JsonObject | null;
   /** The first slot. */
   nextRunAt: Date;
   /** Set when the caller is about to publish the task, so that the periodic publisher does not publish it too. */
@@ -150,14 +141,13 @@ export interface TaskListParams {
 
 /** Tasks in id order, filtered, one page at a time. An unknown cursor starts from the beginning. */
 export async function taskList(conn: Db, params: TaskListParams): Promise<Page<Task>> {
-  let query = conn.db.selectFrom('tasks').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
-  if (params.status !== undefined) query = query.where('status', '=', params.status);
-  if (params.type !== undefined) query = query.where('type', '=', params.type);
-  if (params.key !== undefined) query = query.where('key', '=', params.key);
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (after !== undefined) query = query.where('id', '>', after);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, taskFromRow);
+  const query = conn.db
+    .selectFrom('tasks')
+    .selectAll()
+    .$if(params.status !== undefined, (qb) => qb.where('status', '=', params.status as TaskStatus))
+    .$if(params.type !== undefined, (qb) => qb.where('type', '=', params.type as string))
+    .$if(params.key !== undefined, (qb) => qb.where('key', '=', params.key as string));
+  return pageOf(query, { ...params, order: 'asc' }, taskFromRow);
 }
 
 export interface TaskUpdateParams {
@@ -227,21 +217,21 @@ export async function taskDelete(conn: Db, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-/** Whether `worker` holds the task's lease now, or has already run an attempt of it. */
-export async function taskTakenBy(conn: Db, params: { id: number; worker: string }): Promise<boolean> {
+/** Whether `workerId` holds the task's lease now, or has already run an attempt of it. */
+export async function taskTakenBy(conn: Db, params: { id: number; workerId: string }): Promise<boolean> {
   const row = await conn.db
     .selectFrom('tasks')
     .select('id')
     .where('id', '=', params.id)
     .where((eb) =>
       eb.or([
-        eb('lease_owner', '=', params.worker),
+        eb('lease_owner', '=', params.workerId),
         eb.exists(
           eb
             .selectFrom('task_runs')
             .select('task_runs.id')
             .whereRef('task_runs.task_id', '=', 'tasks.id')
-            .where('task_runs.worker', '=', params.worker),
+            .where('task_runs.worker', '=', params.workerId),
         ),
       ]),
     )

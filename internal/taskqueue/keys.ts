@@ -40,6 +40,6 @@ export class QueueKeys {
   }
 }
 
-export function clampPriority(priority: number): Priority {
+function clampPriority(priority: number): Priority {
   return Math.min(5, Math.max(1, Math.round(priority))) as Priority;
 }
