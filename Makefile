@@ -18,7 +18,7 @@ help:
 	@echo "make run-api        build and run dist/cmd/api/main.js"
 	@echo "make run-scheduler  build and run dist/cmd/scheduler/main.js"
 	@echo "make migrate        apply migrations (MYSQL_DSN, else data/vigil.db)"
-	@echo "make lint           type-check and check for import cycles"
+	@echo "make lint           type-check, the layer rules of DESIGN §5 and import cycles (dependency-cruiser), and redocly-lint the OpenAPI document"
 	@echo "make test           lint, then the test suite against MySQL/MariaDB and Redis"
 	@echo "make bench          run the benchmark against MySQL/MariaDB and Redis"
 	@echo "make up / down      start / stop the full stack with docker compose"

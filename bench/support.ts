@@ -487,6 +487,8 @@ export function vigilEnv(params: {
     APP_TASK_QUEUE_STREAM: params.stream,
     APP_LOG_LEVEL: VIGIL_LOG_LEVEL,
     APP_SHUTDOWN_TIMEOUT: '10s',
+    // The benchmarks measure throughput, which a per-client rate limit would cap.
+    APP_RATE_LIMIT: 'off',
     ...params.extra,
     ...VIGIL_ENV_OVERRIDES,
   };

@@ -11,7 +11,8 @@
 #
 # Environment (the service's own names, so the same .env works):
 #   VIGIL_URL              the API                                   (default http://localhost:8081)
-#   VIGIL_API_TOKEN        bearer token for the API                  (default: the first of APP_API_TOKENS)
+#   VIGIL_TOKEN            bearer token for the API, as the vigil command reads it (VIGIL_API_TOKEN is
+#                          read too); default: the first of APP_API_TOKENS (a bare token or name:token:scope)
 #   REDIS_ADDR             host:port of Redis                        (default 127.0.0.1:6379)
 #   REDIS_PASSWORD         handed to redis-cli through REDISCLI_AUTH; never printed
 #   APP_TASK_QUEUE_STREAM  stream name, the prefix of every key      (default vigil:task:queue)
@@ -143,12 +144,17 @@ process.stdin.on("data", (c) => (text += c)).on("end", () => {
 '
 
 api_token() {
-  if [[ -n "${VIGIL_API_TOKEN:-}" ]]; then
+  if [[ -n "${VIGIL_TOKEN:-}" ]]; then
+    printf '%s' "$VIGIL_TOKEN"
+  elif [[ -n "${VIGIL_API_TOKEN:-}" ]]; then
     printf '%s' "$VIGIL_API_TOKEN"
   elif [[ -n "${APP_API_TOKENS:-}" ]]; then
     local first="${APP_API_TOKENS%%,*}"
     first="${first#"${first%%[![:space:]]*}"}"
-    printf '%s' "${first%"${first##*[![:space:]]}"}"
+    first="${first%"${first##*[![:space:]]}"}"
+    # name:token:scope entries carry the token in the middle; a bare token is itself.
+    if [[ "$first" =~ ^[^:]+:(.+):(read|write)$ ]]; then first="${BASH_REMATCH[1]}"; fi
+    printf '%s' "$first"
   fi
 }
 
@@ -181,7 +187,7 @@ from_api() {
       return 1
       ;;
     401 | 403)
-      say "the API refused the request (HTTP $code): set VIGIL_API_TOKEN, or APP_API_TOKENS, to one of its tokens"
+      say "the API refused the request (HTTP $code): set VIGIL_TOKEN, or APP_API_TOKENS, to one of its tokens"
       rm -f "$body" "$err"
       return 1
       ;;

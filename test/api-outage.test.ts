@@ -69,7 +69,7 @@ describe('API during a MySQL outage', () => {
       logger,
       metrics: new Metrics({ defaultMetrics: false }),
       clock: systemClock,
-      apiTokens: [API_TOKEN],
+      apiTokens: [{ name: 'outage', token: API_TOKEN, scope: 'write' }],
     });
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

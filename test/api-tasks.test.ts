@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   type HealthSource,
   type QueuedVia,
+  type ApiToken,
   type TaskDispatcher,
   createApiApp,
   errorBodySchema,
@@ -86,7 +87,7 @@ interface Harness {
 
 async function serve(
   store: Store,
-  options: { clock: TestClock; metrics?: Metrics; dispatcher?: TaskDispatcher; apiTokens?: string[]; health?: HealthSource },
+  options: { clock: TestClock; metrics?: Metrics; dispatcher?: TaskDispatcher; apiTokens?: ApiToken[]; health?: HealthSource },
 ): Promise<Harness> {
   const app = createApiApp({
     store,
@@ -696,7 +697,13 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
     describe('with API tokens', () => {
       let secured: Harness;
       beforeAll(async () => {
-        secured = await serve(store, { clock, apiTokens: ['token-one', 'token-two'] });
+        secured = await serve(store, {
+          clock,
+          apiTokens: [
+            { name: 'one', token: 'token-one', scope: 'write' },
+            { name: 'two', token: 'token-two', scope: 'write' },
+          ],
+        });
       });
       afterAll(async () => {
         await secured?.close();

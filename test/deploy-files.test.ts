@@ -355,7 +355,7 @@ describe('docker-compose.yml', () => {
     expect(bare.APP_ENV).toBe('production');
     expect(() => loadConfig({ env: bare, defaultsFile: DEFAULTS_FILE })).toThrow(/APP_API_TOKENS/);
     const withTokens = apiEnvWith({ APP_ENV: 'production', APP_API_TOKENS: 'a,b' });
-    expect(loadConfig({ env: withTokens, defaultsFile: DEFAULTS_FILE }).apiTokens).toEqual(['a', 'b']);
+    expect(loadConfig({ env: withTokens, defaultsFile: DEFAULTS_FILE }).apiTokens.map((t) => t.token)).toEqual(['a', 'b']);
   });
 });
 

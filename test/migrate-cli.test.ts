@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,7 +16,12 @@ import { type TestDatabase, createTestDatabase } from './support/services.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const INIT_TABLES = ['dead_letters', 'task_runs', 'tasks'];
 const TABLES = ['dead_letters', 'notification_attempts', 'notifications', 'task_memory', 'task_runs', 'tasks'];
-const MIGRATIONS = ['001_init', '002_monitoring'];
+/** Every migration, in the order they apply: read from disk, so that a new migration needs no edit here. */
+const MIGRATIONS = readdirSync(join(ROOT, 'migrations', 'mysql'))
+  .filter((f) => f.endsWith('.up.sql'))
+  .map((f) => f.replace(/\.up\.sql$/, ''))
+  .sort();
+const statusAll = (state: 'pending' | 'applied') => Object.fromEntries(MIGRATIONS.map((m) => [m, state]));
 
 interface Result {
   code: number | null;
@@ -116,7 +121,7 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
   it('status lists the migration as pending on a fresh database', async () => {
     const result = await migrate(['status'], env());
     expect(result.code).toBe(0);
-    expect(statusOf(result)).toEqual({ '001_init': 'pending', '002_monitoring': 'pending' });
+    expect(statusOf(result)).toEqual(statusAll('pending'));
   });
 
   it('up applies it, creates the tables and says so', async () => {
@@ -131,7 +136,7 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
   it('status then lists it as applied, with the time', async () => {
     const result = await migrate(['status'], env());
     expect(result.code).toBe(0);
-    expect(statusOf(result)).toEqual({ '001_init': 'applied', '002_monitoring': 'applied' });
+    expect(statusOf(result)).toEqual(statusAll('applied'));
     expect(result.stdout).toMatch(/applied\s+001_init\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/);
   });
 
@@ -143,15 +148,14 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
   });
 
   it('down reverts one migration at a time and drops its tables; down again has nothing to revert', async () => {
-    const first = await migrate(['down'], env());
-    expect(first.code, first.stderr).toBe(0);
-    expect(logLines(first).find((line) => line.msg === 'migration reverted')).toMatchObject({ reverted: ['002_monitoring'] });
-    expect(await tablesIn(open())).toEqual(INIT_TABLES);
-    const result = await migrate(['down'], env());
-    expect(result.code, result.stderr).toBe(0);
-    expect(logLines(result).find((line) => line.msg === 'migration reverted')).toMatchObject({ reverted: ['001_init'] });
+    for (const name of [...MIGRATIONS].reverse()) {
+      const result = await migrate(['down'], env());
+      expect(result.code, result.stderr).toBe(0);
+      expect(logLines(result).find((line) => line.msg === 'migration reverted')).toMatchObject({ reverted: [name] });
+      if (name === '002_monitoring') expect(await tablesIn(open())).toEqual(INIT_TABLES);
+    }
     expect(await tablesIn(open())).toEqual([]);
-    expect(statusOf(await migrate(['status'], env()))).toEqual({ '001_init': 'pending', '002_monitoring': 'pending' });
+    expect(statusOf(await migrate(['status'], env()))).toEqual(statusAll('pending'));
 
     const again = await migrate(['down'], env());
     expect(again.code).toBe(0);

@@ -9,7 +9,7 @@ import type { App } from '../internal/app/index.js';
 import { systemClock } from '../internal/platform/clock.js';
 import { silentLogger } from '../internal/platform/logger.js';
 import { Metrics } from '../internal/platform/metrics.js';
-import { Housekeeping } from '../internal/scheduler/index.js';
+import { Retention } from '../internal/scheduler/index.js';
 import { deadLetterInsert, taskInsert } from '../internal/store/index.js';
 import { pollingQueueSource } from './support/queue.js';
 import { REDIS_ADDR, type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
@@ -223,18 +223,18 @@ describe('housekeeping', () => {
       .values({ task_id: task.id, slot: new Date(now - 30 * day), attempt: 1, source: 'poll', status: 'running', started_at: new Date(now - 30 * day), finished_at: null, duration_ms: null, worker: 'w', output: null, error: null })
       .execute();
 
-    const housekeeping = new Housekeeping(
-      { store, admin: undefined, clock: { now: () => now }, logger: silentLogger() },
-      { trimSchedule: '* * * * *', retentionSchedule: '* * * * *', consumerCleanupSchedule: '* * * * *', consumerIdleMs: 1000, retentionMs: 7 * day, retentionBatch: 2 },
+    const retention = new Retention(
+      { store, clock: { now: () => now }, logger: silentLogger() },
+      { schedule: '* * * * *', retentionMs: 7 * day, batchSize: 2 },
     );
-    expect(await housekeeping.retentionOnce()).toEqual({ runs: 3, deadLetters: 3, notifications: 0 });
+    expect(await retention.runOnce()).toEqual({ runs: 3, deadLetters: 3, notifications: 0 });
     const runs = await store.db.selectFrom('task_runs').select(['started_at', 'status']).execute();
     expect(runs).toHaveLength(4);
     expect(runs.filter((r) => r.status !== 'running').every((r) => new Date(r.started_at).getTime() > now - 7 * day)).toBe(true);
     const letters = await store.db.selectFrom('dead_letters').select('created_at').execute();
     expect(letters).toHaveLength(3);
     expect(letters.every((l) => new Date(l.created_at).getTime() > now - 7 * day)).toBe(true);
-    expect(await housekeeping.retentionOnce()).toEqual({ runs: 0, deadLetters: 0, notifications: 0 });
+    expect(await retention.runOnce()).toEqual({ runs: 0, deadLetters: 0, notifications: 0 });
   });
 });
 

@@ -42,7 +42,7 @@ describe('run recorder (mysql)', () => {
       });
     }
     const claims = await slotClaimDue(store, {
-      owner: 'host:1:recorder',
+      workerId: 'host:1:recorder',
       leaseToken: `token-${type}`,
       leaseMs: 60_000,
       now: new Date(),
@@ -57,7 +57,7 @@ describe('run recorder (mysql)', () => {
   const succeeded = (startedAt: Date) => ({ status: 'succeeded' as const, output: null, error: null, startedAt, durationMs: 1 });
 
   it('starts concurrent runs in one statement', async () => {
-    const recorder = new RunRecorder({ store, clock: systemClock }, { worker: 'host:1:recorder', retry: { baseMs: 10, maxMs: 10 } });
+    const recorder = new RunRecorder({ store, clock: systemClock }, { workerId: 'host:1:recorder', retry: { baseMs: 10, maxMs: 10 } });
     const [a, b] = await claimTwo('recorder_start');
     const [startA, startB] = await Promise.all([recorder.start(a), recorder.start(b)]);
     expect(startA?.runId).toBeGreaterThan(0);
@@ -69,7 +69,7 @@ describe('run recorder (mysql)', () => {
   });
 
   it('records the rest of a batch when the database refuses one of its items', async () => {
-    const recorder = new RunRecorder({ store, clock: systemClock }, { worker: 'host:1:recorder', retry: { baseMs: 10, maxMs: 10 } });
+    const recorder = new RunRecorder({ store, clock: systemClock }, { workerId: 'host:1:recorder', retry: { baseMs: 10, maxMs: 10 } });
     const [good, bad] = await claimTwo('recorder_refused');
     const [startGood, startBad] = await Promise.all([recorder.start(good), recorder.start(bad)]);
     if (startGood === undefined || startBad === undefined) throw new Error('runs did not start');

@@ -29,10 +29,11 @@ interface HandlerCall {
   attempt: number;
 }
 
+/** Holds the app's stream reads (so that entries stay in the stream) and lets them go again. */
 function scheduler(app: App) {
   const s = app.scheduler;
-  if (s?.streamSource === undefined || s.publisher === undefined) throw new Error('the app is not in stream mode');
-  return { streamSource: s.streamSource, publisher: s.publisher };
+  if (s === undefined || s.mode !== 'redis_streams') throw new Error('the app is not in stream mode');
+  return { streamSource: { stop: () => s.pauseStreamReads(), start: () => void s.resumeStreamReads() } };
 }
 
 describe('one slot published many times (stream mode)', () => {

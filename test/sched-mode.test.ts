@@ -63,8 +63,7 @@ describe('queued_via under each configuration (MySQL)', () => {
     const { app, url } = await fx.startApp('stream');
     expect(await health(url)).toMatchObject({ status: 'ok', mode: 'redis_streams' });
     // Hold the consumer, so that the entry is still unread (and so never trimmed) when the test reads it.
-    const streamSource = app.scheduler?.streamSource;
-    await streamSource?.stop();
+    await app.scheduler?.pauseStreamReads();
     const created = await postTask(url, { name: 'streamed', type: 'count', schedule: { every: 3600 }, priority: 4 });
     expect(created.queued_via).toBe('stream');
 
@@ -76,7 +75,7 @@ describe('queued_via under each configuration (MySQL)', () => {
     expect(fields).toMatchObject({ task_id: String(created.id), slot: created.next_run_at, source: 'api' });
     expect(Number.isNaN(Date.parse(fields.enqueued_at ?? ''))).toBe(false);
 
-    streamSource?.start();
+    await app.scheduler?.resumeStreamReads();
     const runs = await succeededRuns(fx, created.id);
     expect(runs[0]?.source).toBe('api');
     await fx.stopApps();

@@ -11,7 +11,7 @@ import {
   StoreMigrator,
   deadLetterCount,
   deadLetterDelete,
-  deadLetterDeleteBefore,
+  retentionDeleteBefore,
   deadLetterGetById,
   deadLetterInsert,
   deadLetterList,
@@ -20,7 +20,6 @@ import {
   isStoreError,
   nextSlot,
   openStore,
-  runDeleteBefore,
   runListBySlot,
   runListByTask,
   runStartMany,
@@ -29,6 +28,7 @@ import {
   taskDelete,
   taskGetById,
   taskGetByIdempotencyKey,
+  taskGetByKey,
   taskInsert,
   taskInsertMany,
   taskList,
@@ -102,6 +102,7 @@ const EXPECTED_COLUMNS = {
   tasks: [
     'id',
     'name',
+    'key',
     'type',
     'payload',
     'priority',
@@ -243,6 +244,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
     it('round-trips every field of an every-schedule task', async () => {
       const params = taskParams({
         name: 'shop feed ✓',
+        key: 'shop-feed-roundtrip',
         type: 'http',
         payload: { url: 'https://example.com/feed.json', headers: { 'x-a': 'b' }, expect: [200, 204], deep: { n: 1.5, f: false, z: null } },
         schedule: { every: 31_536_000 },
@@ -264,6 +266,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       expect(got).toEqual({
         id: inserted.id,
         name: 'shop feed ✓',
+        key: 'shop-feed-roundtrip',
         type: 'http',
         payload: params.payload,
         schedule: { every: 31_536_000 },
@@ -327,6 +330,25 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       // Tasks without a key never conflict with each other.
       await taskInsert(store, taskParams({ idempotencyKey: null }));
       await taskInsert(store, taskParams({ idempotencyKey: null }));
+    });
+
+    it('keeps task keys unique and case-sensitive: a second task with a key refuses with StoreError conflict', async () => {
+      const first = await taskInsert(store, taskParams({ key: 'contract-key', type: 'keyed' }));
+      expect(first.key).toBe('contract-key');
+      expect((await storeErrorOf(taskInsert(store, taskParams({ key: 'contract-key' })))).code).toBe('conflict');
+      // Tasks without a key are many; a key differing only in case is another key.
+      await taskInsert(store, taskParams({ key: null }));
+      await taskInsert(store, taskParams({ key: null }));
+      const upper = await taskInsert(store, taskParams({ key: 'CONTRACT-KEY', type: 'keyed' }));
+      expect((await taskGetByKey(store, 'contract-key'))?.id).toBe(first.id);
+      expect((await taskGetByKey(store, 'CONTRACT-KEY'))?.id).toBe(upper.id);
+      expect(await taskGetByKey(store, 'no-such-key')).toBeUndefined();
+      const page = await taskList(store, { key: 'contract-key', limit: 10 });
+      expect(page.items.map((t) => t.id)).toEqual([first.id]);
+      // A change to a taken key is refused too; removing a key frees it.
+      expect((await storeErrorOf(taskUpdate(store, { id: upper.id, changes: { key: 'contract-key' }, now: T0 }))).code).toBe('conflict');
+      expect((await taskUpdate(store, { id: first.id, changes: { key: null }, now: T0 }))?.key).toBeNull();
+      expect((await taskUpdate(store, { id: upper.id, changes: { key: 'contract-key' }, now: T0 }))?.key).toBe('contract-key');
     });
 
     it('inserts many tasks at once, each under its own id, and none when one of them is refused', async () => {
@@ -581,9 +603,9 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const oldRunning = await insertRun({ taskId: task.id, slot: at(2000, old), attempt: 1, status: 'running' });
       const recent = await insertRun({ taskId: task.id, slot: at(0, cutoff), attempt: 1, status: 'succeeded' });
 
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(2);
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(1);
-      expect(await runDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(0);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(2);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(1);
+      expect(await retentionDeleteBefore(store, 'task_runs', { before: cutoff, limit: 2 })).toBe(0);
 
       const left = (await runListByTask(store, { taskId: task.id, limit: 10 })).items.map((r) => r.id);
       expect(left.sort((a, b) => a - b)).toEqual([oldRunning, recent]);
@@ -592,14 +614,15 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
   });
 
   describe('run starts and outcomes, many per statement', () => {
-    const retry = { baseMs: 1000, maxMs: 1000, random: () => 0 };
+    // The retry policy of these tests: every retry waits 500 ms.
+    const retryDelayMs = () => 500;
 
     /** Inserts tasks of a type of their own and claims them all, as a poller would. */
     async function claimNew(type: string, overrides: Partial<TaskInsertParams>[]) {
       const tasks = [];
       for (const o of overrides) tasks.push(await taskInsert(store, taskParams({ type, ...o })));
       const claims = await slotClaimDue(store, {
-        owner: 'host:1:batch',
+        workerId: 'host:1:batch',
         leaseToken: `token-${type}`,
         leaseMs: 60_000,
         now: at(1000),
@@ -621,7 +644,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       if (a === undefined || b === undefined || c === undefined) throw new Error('claims missing');
       await stealLease(c.task.id);
 
-      const started = await runStartMany(store, { claims: [a, b, c], worker: 'host:1:batch', now: at(1100) });
+      const started = await runStartMany(store, { claims: [a, b, c], workerId: 'host:1:batch', now: at(1100) });
       expect([...started.keys()].map((k) => k.task.id).sort()).toEqual([a.task.id, b.task.id].sort());
       expect(new Set(started.values()).size).toBe(2);
       for (const claim of [a, b]) {
@@ -632,7 +655,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       expect((await runListByTask(store, { taskId: c.task.id, limit: 10 })).items).toHaveLength(0);
 
       // The same starts again (a retry after a lost answer): nothing new is written, and the answer is the same.
-      const again = await runStartMany(store, { claims: [a, b, c], worker: 'host:1:batch', now: at(1200) });
+      const again = await runStartMany(store, { claims: [a, b, c], workerId: 'host:1:batch', now: at(1200) });
       expect(again).toEqual(started);
       expect((await runListByTask(store, { taskId: a.task.id, limit: 10 })).items).toHaveLength(1);
     });
@@ -643,9 +666,9 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       if (live === undefined) throw new Error('claim missing');
       const stale = { ...live, leaseToken: 'an-expired-claim' };
       // The stale claim comes first in one call and second in the other: either way only the live one starts.
-      const started = await runStartMany(store, { claims: [stale, live], worker: 'host:1:batch', now: at(1100) });
+      const started = await runStartMany(store, { claims: [stale, live], workerId: 'host:1:batch', now: at(1100) });
       expect([...started.keys()]).toEqual([live]);
-      const again = await runStartMany(store, { claims: [live, stale], worker: 'host:1:batch', now: at(1100) });
+      const again = await runStartMany(store, { claims: [live, stale], workerId: 'host:1:batch', now: at(1100) });
       expect([...again.keys()]).toEqual([live]);
       expect(again.get(live)).toBe(started.get(live));
     });
@@ -662,7 +685,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       ]);
       if (!ok || !monitor || !failing || !exhausted || !lost) throw new Error('claims missing');
       const claims = [ok, monitor, failing, exhausted, lost];
-      const started = await runStartMany(store, { claims, worker: 'host:1:batch', now: at(1100) });
+      const started = await runStartMany(store, { claims, workerId: 'host:1:batch', now: at(1100) });
       expect(started.size).toBe(5);
       await stealLease(lost.task.id);
 
@@ -677,7 +700,7 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const now = at(2000);
       const completions = await slotCompleteMany(store, {
         now,
-        retry,
+        retryDelayMs,
         items: [
           { claim: ok, runId: runId(ok), result: ended('succeeded', null, { fine: true }) },
           {
@@ -801,9 +824,9 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
         fields: {},
         now: cutoff, // not before the cutoff
       });
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(2);
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(1);
-      expect(await deadLetterDeleteBefore(store, { before: cutoff, limit: 2 })).toBe(0);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(2);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(1);
+      expect(await retentionDeleteBefore(store, 'dead_letters', { before: cutoff, limit: 2 })).toBe(0);
       expect(await deadLetterCount(store)).toBe(1);
       expect((await deadLetterList(store, { limit: 10 })).items.map((d) => d.id)).toEqual([keptId]);
     });

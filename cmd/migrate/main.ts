@@ -1,5 +1,5 @@
 import { createLogger } from '../../internal/platform/logger.js';
-import { StoreMigrator, openStore } from '../../internal/store/index.js';
+import { StoreMigrator, openConfiguredStore } from '../../internal/app/index.js';
 import { loadConfigOrExit } from '../shared/load-config.js';
 
 const USAGE = 'usage: migrate up|down|status';
@@ -13,12 +13,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.logLevel, base: { role: 'migrate' } });
-  const store = openStore({
-    mysqlDsn: config.mysql?.dsn,
-    connectTimeoutMs: config.mysql?.connectTimeoutMs,
-    sqlitePath: config.sqlite.path,
-    poolSize: 1,
-  });
+  const store = openConfiguredStore(config, { poolSize: 1 });
   try {
     const migrator = new StoreMigrator(store);
     if (command === 'up') {

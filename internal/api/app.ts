@@ -1,9 +1,10 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
-import { bearerAuth } from './middleware/bearer-auth.js';
+import { bearerAuth, requireWriteScope } from './middleware/bearer-auth.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { notFound } from './middleware/not-found.js';
+import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { requestLog } from './middleware/request-log.js';
 import { deadLettersRouter } from './routes/dead-letters.js';
@@ -21,13 +22,20 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 /** Served without a token: probes must work for orchestrators, and the API description is public by nature. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
+/** Never rate limited: orchestrators' probes and Prometheus' scrapes must get through whatever else is happening. */
+export const UNLIMITED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** POST routes that change nothing (they only check a request), so that a `read` token may call them. */
+export const READ_ONLY_POSTS: ReadonlySet<string> = new Set(['/tasks/validate']);
+
 /**
  * Builds the HTTP API. Nothing is opened or read here beyond what `deps` carries, so several apps can live in
  * one process (as tests do) and the caller decides when to listen.
  *
  * Order matters: the request id comes first so that every line (including a 401's) carries it; authentication
- * runs before the body is read, so that an unauthenticated client cannot make the process parse 64 KiB; the error
- * middleware comes last, and is the only place that chooses a status.
+ * runs before the body is read, so that an unauthenticated client cannot make the process parse 64 KiB; the scope
+ * check and the rate limit follow it, because both depend on which token was proven; the error middleware comes
+ * last, and is the only place that chooses a status.
  */
 export function createApiApp(deps: ApiDeps): Express {
   const app = express();
@@ -35,6 +43,10 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(requestId());
   app.use(requestLog(deps.logger));
   app.use(bearerAuth({ tokens: deps.apiTokens, openPaths: OPEN_PATHS }));
+  app.use(requireWriteScope({ readOnlyPosts: READ_ONLY_POSTS }));
+  if (deps.rateLimiter !== undefined) {
+    app.use(rateLimit({ limiter: deps.rateLimiter, exemptPaths: UNLIMITED_PATHS, logger: deps.logger }));
+  }
   app.use(jsonBody({ limitBytes: BODY_LIMIT_BYTES }));
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));

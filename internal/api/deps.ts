@@ -3,7 +3,8 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Store } from '../store/index.js';
-import type { HealthSource, QueueSource, TaskDispatcher } from './ports.js';
+import type { ApiToken } from './middleware/bearer-auth.js';
+import type { HealthSource, QueueSource, RateLimiter, TaskDispatcher } from './ports.js';
 
 /** Everything the HTTP API needs, passed in once by the composition root. */
 export interface ApiDeps {
@@ -21,6 +22,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** "Now" for new slots and timestamps. */
   clock: Clock;
-  /** Accepted bearer tokens. Empty means no authentication (the composition root warns about that). */
-  apiTokens: readonly string[];
+  /** Accepted bearer tokens, each with a name and a scope. Empty means no authentication (the composition root warns). */
+  apiTokens: readonly ApiToken[];
+  /** Limits requests per token or address; undefined means no limit. */
+  rateLimiter?: RateLimiter | undefined;
 }

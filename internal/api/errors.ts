@@ -16,6 +16,8 @@ export const API_ERROR_CODES = [
   'bad_request',
   /** No valid bearer token. */
   'unauthorized',
+  /** The token is valid but its scope does not allow this request (a `read` token asking for a change). */
+  'forbidden',
   /** No such route, or no such task. */
   'not_found',
   /** The request collides with the current state of a resource. */
@@ -26,6 +28,8 @@ export const API_ERROR_CODES = [
   'payload_too_large',
   /** The body is not JSON, or not in a charset the API reads. */
   'unsupported_media_type',
+  /** Too many requests from this token (or address); `Retry-After` says when to try again. */
+  'rate_limited',
   /** The database cannot be reached, or is too busy; retrying later may succeed. */
   'store_unavailable',
   /** Anything unexpected. The message is generic; details go to the log only. */
@@ -41,15 +45,18 @@ export type FieldErrors = Record<string, string>;
 export class ApiError extends Error {
   /** Shown to the client (as is the message), so neither may ever contain a secret. */
   readonly fields: FieldErrors | undefined;
+  /** Whole seconds the client should wait before trying again; sent as `Retry-After` when set. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
     message: string,
-    options: { fields?: FieldErrors | undefined; cause?: unknown } = {},
+    options: { fields?: FieldErrors | undefined; cause?: unknown; retryAfterSeconds?: number | undefined } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
     this.fields = options.fields;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -2,12 +2,16 @@
  * The HTTP API: the only package that imports express. `internal/app` builds it with {@link createApiApp} and
  * implements the ports it declares (task dispatch, health).
  */
-export { createApiApp, type ApiDeps, BODY_LIMIT_BYTES, OPEN_PATHS } from './app.js';
+export { createApiApp, type ApiDeps, BODY_LIMIT_BYTES, OPEN_PATHS, UNLIMITED_PATHS, READ_ONLY_POSTS } from './app.js';
+export { type ApiToken, type TokenScope, type RequestAuth } from './middleware/bearer-auth.js';
+export { memoryRateLimiter, type RateLimitWindow } from './rate-limit-memory.js';
 export {
   type QueuedVia,
   type TaskDispatcher,
   type HealthReport,
   type HealthSource,
+  type RateLimiter,
+  type RateLimitVerdict,
   type StoreHealthSourceOptions,
   pollingDispatcher,
   storeHealthSource,

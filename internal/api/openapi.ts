@@ -19,6 +19,7 @@ import {
   taskListJsonSchema,
   taskListQuerySchema,
   taskPatchBodySchema,
+  taskSpecJsonSchema,
 } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -26,6 +27,8 @@ type JsonSchema = Record<string, unknown>;
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
+  /** Stable and unique: generated clients name their methods after it. */
+  operationId: string;
   summary: string;
   query?: z.ZodObject;
   body?: z.ZodType;
@@ -33,6 +36,10 @@ interface Operation {
   responses: Record<number, z.ZodType | undefined>;
   /** Open without a token. */
   open?: boolean;
+  /** Never rate limited (probes and scrapes). */
+  unlimited?: boolean;
+  /** A POST that changes nothing, so that a `read` token may call it. */
+  readOnly?: boolean;
 }
 
 const taskRunNowJsonSchema = taskCreatedJsonSchema.meta({ id: 'TaskRunNow' });
@@ -41,34 +48,55 @@ const replayJsonSchema = z
   .meta({ id: 'DeadLetterReplay' });
 const metricsTextSchema = z.string().meta({ description: 'Prometheus text exposition format.' });
 const openApiSchema = z.record(z.string(), z.unknown()).meta({ description: 'This document.' });
+const E = errorBodySchema;
 
 /** Every route the API serves. The OpenAPI test checks this list against the express router, both ways. */
 export const OPERATIONS: readonly Operation[] = [
-  { method: 'post', path: '/tasks', summary: 'Create a task', body: taskCreateBodySchema, responses: { 201: taskCreatedJsonSchema, 400: errorBodySchema, 409: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 503: errorBodySchema } },
-  { method: 'get', path: '/tasks', summary: 'List tasks', query: taskListQuerySchema, responses: { 200: taskListJsonSchema, 400: errorBodySchema } },
-  { method: 'get', path: '/tasks/{id}', summary: 'Read a task', responses: { 200: taskJsonSchema, 404: errorBodySchema } },
-  { method: 'patch', path: '/tasks/{id}', summary: 'Change a task (including pause and resume)', body: taskPatchBodySchema, responses: { 200: taskJsonSchema, 400: errorBodySchema, 404: errorBodySchema } },
-  { method: 'delete', path: '/tasks/{id}', summary: 'Delete a task and its runs', responses: { 204: undefined, 404: errorBodySchema } },
-  { method: 'post', path: '/tasks/{id}/run', summary: 'Run a task now', responses: { 202: taskRunNowJsonSchema, 404: errorBodySchema, 409: errorBodySchema } },
-  { method: 'get', path: '/tasks/{id}/runs', summary: 'Run history, newest first', query: runListQuerySchema, responses: { 200: runListJsonSchema, 404: errorBodySchema } },
-  { method: 'get', path: '/tasks/{id}/notifications', summary: 'Webhook notifications and every delivery attempt, newest first', query: runListQuerySchema, responses: { 200: notificationListJsonSchema, 404: errorBodySchema } },
-  { method: 'get', path: '/stats', summary: 'Task and run totals, per type', responses: { 200: statsJsonSchema } },
-  { method: 'get', path: '/queue', summary: 'Queue health', responses: { 200: queueJsonSchema } },
-  { method: 'get', path: '/queue/dead', summary: 'List dead letters, newest first', query: deadLetterListQuerySchema, responses: { 200: deadLetterListJsonSchema } },
-  { method: 'post', path: '/queue/dead/{id}/replay', summary: 'Run a dead letter’s slot again', responses: { 202: replayJsonSchema, 404: errorBodySchema, 409: errorBodySchema } },
-  { method: 'delete', path: '/queue/dead/{id}', summary: 'Delete a dead letter', responses: { 204: undefined, 404: errorBodySchema } },
-  { method: 'get', path: '/healthz', summary: 'Liveness and dependency state', responses: { 200: healthReportJsonSchema }, open: true },
-  { method: 'get', path: '/readyz', summary: 'Readiness: 200 when the store answers', responses: { 200: readyJsonSchema, 503: errorBodySchema }, open: true },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', responses: { 200: metricsTextSchema }, open: true },
-  { method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: openApiSchema }, open: true },
+  { method: 'post', path: '/tasks', operationId: 'createTask', summary: 'Create a task', body: taskCreateBodySchema, responses: { 201: taskCreatedJsonSchema, 400: E, 409: E, 413: E, 415: E, 503: E } },
+  { method: 'post', path: '/tasks/validate', operationId: 'validateTask', summary: 'Check a task without creating it: the task as it would be stored, defaults filled in', body: taskCreateBodySchema, responses: { 200: taskSpecJsonSchema, 400: E, 413: E, 415: E }, readOnly: true },
+  { method: 'get', path: '/tasks', operationId: 'listTasks', summary: 'List tasks', query: taskListQuerySchema, responses: { 200: taskListJsonSchema, 400: E } },
+  { method: 'get', path: '/tasks/{id}', operationId: 'getTask', summary: 'Read a task', responses: { 200: taskJsonSchema, 400: E, 404: E } },
+  { method: 'patch', path: '/tasks/{id}', operationId: 'updateTask', summary: 'Change a task (including pause and resume)', body: taskPatchBodySchema, responses: { 200: taskJsonSchema, 400: E, 404: E, 409: E, 413: E, 415: E } },
+  { method: 'delete', path: '/tasks/{id}', operationId: 'deleteTask', summary: 'Delete a task and its runs', responses: { 204: undefined, 400: E, 404: E } },
+  { method: 'post', path: '/tasks/{id}/run', operationId: 'runTask', summary: 'Run a task now', responses: { 202: taskRunNowJsonSchema, 400: E, 404: E, 409: E } },
+  { method: 'get', path: '/tasks/{id}/runs', operationId: 'listTaskRuns', summary: 'Run history, newest first', query: runListQuerySchema, responses: { 200: runListJsonSchema, 400: E, 404: E } },
+  { method: 'get', path: '/tasks/{id}/notifications', operationId: 'listTaskNotifications', summary: 'Webhook notifications and every delivery attempt, newest first', query: runListQuerySchema, responses: { 200: notificationListJsonSchema, 400: E, 404: E } },
+  { method: 'get', path: '/stats', operationId: 'getStats', summary: 'Task and run totals, per type', responses: { 200: statsJsonSchema } },
+  { method: 'get', path: '/queue', operationId: 'getQueue', summary: 'Queue health', responses: { 200: queueJsonSchema } },
+  { method: 'get', path: '/queue/dead', operationId: 'listDeadLetters', summary: 'List dead letters, newest first', query: deadLetterListQuerySchema, responses: { 200: deadLetterListJsonSchema, 400: E } },
+  { method: 'post', path: '/queue/dead/{id}/replay', operationId: 'replayDeadLetter', summary: 'Run a dead letter’s slot again', responses: { 202: replayJsonSchema, 400: E, 404: E, 409: E } },
+  { method: 'delete', path: '/queue/dead/{id}', operationId: 'deleteDeadLetter', summary: 'Delete a dead letter', responses: { 204: undefined, 400: E, 404: E } },
+  { method: 'get', path: '/healthz', operationId: 'getHealth', summary: 'Liveness and dependency state', responses: { 200: healthReportJsonSchema }, open: true, unlimited: true },
+  { method: 'get', path: '/readyz', operationId: 'getReady', summary: 'Readiness: 200 when the store answers', responses: { 200: readyJsonSchema, 503: E }, open: true, unlimited: true },
+  { method: 'get', path: '/metrics', operationId: 'getMetrics', summary: 'Prometheus metrics', responses: { 200: metricsTextSchema }, open: true, unlimited: true },
+  { method: 'get', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This document', responses: { 200: openApiSchema }, open: true },
 ];
+
+/** What each status means, wherever it appears. */
+const STATUS_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted: the slot is due and queued',
+  204: 'No content',
+  400: 'The request is invalid or could not be read; `error.fields` names each bad field',
+  401: 'Missing or wrong bearer token',
+  403: 'The token has the `read` scope, which cannot make changes',
+  404: 'No such resource',
+  409: 'Conflicts with the current state; `error.fields` names the field',
+  413: 'The body is larger than 64 KiB',
+  415: 'The body is not JSON',
+  429: 'Too many requests from this token or address; `Retry-After` says in how many seconds to try again',
+  503: 'The database is unavailable; `Retry-After` says in how many seconds to try again',
+};
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests and shape responses
  * (requests as their input type, responses as their output type). Schemas with a meta id become components; each
- * registered task type's payload schema is published as `Payload_<type>`.
+ * registered task type's payload schema is published as `Payload_<type>`. Responses every request may get from the
+ * middleware (401, 403 for a `read` token, 429, 400 for a request that cannot be read) are added here, so that the
+ * list above names only what each route itself answers.
  */
-export function buildOpenApiDocument(registry: HandlerRegistry, options: { version: string }): JsonSchema {
+export function buildOpenApiDocument(registry: HandlerRegistry, options: { version: string; serverUrl?: string }): JsonSchema {
   const components: Record<string, JsonSchema> = {};
   const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
     const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
@@ -78,6 +106,10 @@ export function buildOpenApiDocument(registry: HandlerRegistry, options: { versi
     for (const [name, def] of Object.entries(defs)) components[name] ??= rewriteRefs(def);
     return rewriteRefs(json);
   };
+  const errorContent = () => ({ 'application/json': { schema: convert(errorBodySchema, 'output') } });
+  const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } };
+  // Query objects are spread into parameters; their components would be left unused.
+  const queryComponents = new Set<string>();
 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
@@ -87,29 +119,42 @@ export function buildOpenApiDocument(registry: HandlerRegistry, options: { versi
     }
     if (op.query !== undefined) {
       const query = convert(op.query, 'input');
-      const resolved = (query.$ref === undefined ? query : components[String(query.$ref).split('/').pop() ?? '']) ?? {};
+      const refName = query.$ref === undefined ? undefined : String(query.$ref).split('/').pop();
+      if (refName !== undefined) queryComponents.add(refName);
+      const resolved = (refName === undefined ? query : components[refName]) ?? {};
       const properties = (resolved.properties ?? {}) as Record<string, JsonSchema>;
       const required = new Set((resolved.required ?? []) as string[]);
       for (const [name, schema] of Object.entries(properties)) {
-        parameters.push({ name, in: 'query', required: required.has(name), schema });
+        const { description, ...rest } = schema;
+        parameters.push({ name, in: 'query', required: required.has(name), ...(description === undefined ? {} : { description }), schema: rest });
       }
     }
+    const statuses: Record<number, z.ZodType | undefined> = { ...op.responses };
+    statuses[400] ??= errorBodySchema;
+    if (!op.open) statuses[401] = errorBodySchema;
+    if (!op.open && op.method !== 'get' && op.readOnly !== true) statuses[403] = errorBodySchema;
+    if (op.unlimited !== true) statuses[429] = errorBodySchema;
     const responses: Record<string, unknown> = {};
-    for (const [status, schema] of Object.entries(op.responses)) {
-      responses[status] =
-        schema === undefined
-          ? { description: 'No content' }
-          : {
-              description: Number(status) < 400 ? 'OK' : 'Error',
-              content: {
-                [op.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: convert(schema, 'output') },
-              },
-            };
+    for (const [key, schema] of Object.entries(statuses)) {
+      const status = Number(key);
+      const description = STATUS_DESCRIPTIONS[status] ?? 'See the error';
+      if (schema === undefined) {
+        responses[key] = { description };
+        continue;
+      }
+      responses[key] = {
+        description,
+        ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+        content:
+          schema === errorBodySchema
+            ? errorContent()
+            : { [op.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: convert(schema, 'output') } },
+      };
     }
-    if (!op.open) responses['401'] = { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: convert(errorBodySchema, 'output') } } };
     paths[op.path] = {
       ...paths[op.path],
       [op.method]: {
+        operationId: op.operationId,
         summary: op.summary,
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(op.body === undefined
@@ -120,6 +165,7 @@ export function buildOpenApiDocument(registry: HandlerRegistry, options: { versi
       },
     };
   }
+  for (const name of queryComponents) delete components[name];
   for (const name of registry.names()) {
     const type = registry.get(name);
     if (type !== undefined) components[`Payload_${name}`] = convert(type.payloadSchema, 'input');
@@ -130,11 +176,24 @@ export function buildOpenApiDocument(registry: HandlerRegistry, options: { versi
     info: {
       title: 'Vigil',
       version: options.version,
-      description: 'A durable scheduler for periodic monitoring tasks.',
+      description:
+        'A durable scheduler for periodic monitoring tasks. Errors are `{"error":{"code","message","fields"}}`, with ' +
+        '`fields` naming each bad field. Each registered task type\'s payload schema is published as `Payload_<type>`.',
     },
+    servers: [{ url: options.serverUrl ?? '/', description: 'The server that serves this document' }],
     security: [{ bearer: [] }],
     paths,
-    components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A token from APP_API_TOKENS. A `read` token may call GET operations and `validateTask`; everything else needs `write`.',
+        },
+      },
+    },
   };
 }
 

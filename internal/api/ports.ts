@@ -1,4 +1,6 @@
+import { withTimeout } from '../platform/timeout.js';
 import { type Store, StoreError, type Task } from '../store/index.js';
+import type { StreamStats } from '../taskqueue/index.js';
 
 /**
  * The interfaces the API layer needs from the rest of the service. They are declared here, by their user, and
@@ -26,16 +28,7 @@ export interface QueueReport {
   mode: 'redis_streams' | 'db_polling';
   status: 'healthy' | 'degraded' | 'unhealthy';
   reasons: string[];
-  streams?: {
-    stream: string;
-    priority: number;
-    length: number;
-    groups: number;
-    pending: number;
-    lag: number | null;
-    consumers: { name: string; pending: number; idleMs: number }[];
-    oldestPendingAgeMs: number | null;
-  }[];
+  streams?: StreamStats[];
   totals?: { length: number; pending: number; lag: number; oldestPendingAgeMs: number | null };
   polling: { due: number; running: number; oldestDueAgeMs: number | null };
   deadLetters: number;
@@ -110,25 +103,34 @@ export async function checkStore(store: Store, timeoutMs: number): Promise<Healt
 
 /**
  * `store.ping()`, but bounded: a database behind a black-holed network can leave a connect hanging for longer than
- * any probe will wait. A timeout rejects with StoreError('unavailable'), like any other outage. The ping keeps
- * running after the timeout; its late failure is swallowed.
+ * any probe will wait. A timeout rejects with StoreError('unavailable'), like any other outage.
  */
-export async function pingWithin(store: Store, timeoutMs: number): Promise<void> {
-  const ping = store.ping();
-  ping.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError('unavailable', `the store did not answer within ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
-  });
-  try {
-    await Promise.race([ping, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function pingWithin(store: Store, timeoutMs: number): Promise<void> {
+  return withTimeout(store.ping(), timeoutMs, () => new StoreError('unavailable', `the store did not answer within ${timeoutMs} ms`));
 }
 
 function shortMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** The answer of a {@link RateLimiter} for one request. */
+export interface RateLimitVerdict {
+  allowed: boolean;
+  /** Requests allowed per window. */
+  limit: number;
+  /** Requests left in the current window (0 when refused). */
+  remaining: number;
+  /** Milliseconds until the window resets: when a refused client may try again. */
+  resetMs: number;
+}
+
+/**
+ * Counts requests per key (a token's name, or a client address) and says whether one more is allowed. The API
+ * declares it; `internal/app` passes the in-process one ({@link memoryRateLimiter}) or the one shared through Redis
+ * (built in `internal/taskqueue`). Implementations must not throw for an outage of their store: they fall back to
+ * counting in the process, so that a limiter never fails or blocks a request.
+ */
+export interface RateLimiter {
+  consume(key: string): Promise<RateLimitVerdict>;
 }

@@ -20,6 +20,17 @@ export const MAX_EVERY_SECONDS = 31_536_000;
 
 export const taskNameSchema = z.string().min(1, { error: 'must not be empty' }).max(200, { error: 'must be at most 200 characters' });
 
+export const taskKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, {
+    error: 'must start with a letter or digit and hold only letters, digits and . _ : / -',
+  })
+  .max(200, { error: 'must be at most 200 characters' })
+  .meta({
+    description: "The owner's stable name for the task, unique among tasks: what `vigil apply` matches a monitors file on.",
+    examples: ['shop-feed'],
+  });
+
 export const taskTypeNameSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
@@ -106,6 +117,7 @@ export const notifySchema = z
 export const taskCreateBodySchema = z
   .strictObject({
     name: taskNameSchema,
+    key: taskKeySchema.optional(),
     type: taskTypeNameSchema,
     payload: payloadSchema.default({}),
     schedule: scheduleSchema,
@@ -125,6 +137,7 @@ const PATCHABLE_FIELDS = Object.keys(taskCreateBodySchema.shape);
 export const taskPatchBodySchema = z
   .strictObject({
     name: taskNameSchema.optional(),
+    key: taskKeySchema.nullable().optional(),
     type: taskTypeNameSchema.optional(),
     payload: payloadSchema.optional(),
     schedule: scheduleSchema.optional(),
@@ -139,7 +152,8 @@ export const taskPatchBodySchema = z
   })
   .meta({
     id: 'TaskPatch',
-    description: 'The body of `PATCH /tasks/{id}`: any fields of a task, at least one. `notify: null` removes it.',
+    description:
+      'The body of `PATCH /tasks/{id}`: any fields of a task, at least one. `notify: null` and `key: null` remove them.',
   });
 
 export type TaskPatchBody = z.output<typeof taskPatchBodySchema>;
@@ -162,6 +176,7 @@ export const taskListQuerySchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
     type: taskTypeNameSchema.optional(),
+    key: taskKeySchema.optional().meta({ description: 'Only the task with this key.' }),
     limit: limitSchema,
     cursor: cursorSchema.optional(),
   })
@@ -184,6 +199,7 @@ export const taskJsonSchema = z
   .strictObject({
     id: z.int().positive(),
     name: z.string(),
+    key: z.string().nullable().meta({ description: "The owner's stable name for the task; null when it has none." }),
     type: z.string(),
     payload: payloadSchema,
     schedule: scheduleSchema,
@@ -205,6 +221,28 @@ export const taskJsonSchema = z
   .meta({ id: 'Task' });
 
 export type TaskJson = z.output<typeof taskJsonSchema>;
+
+/**
+ * A task as it would be stored, without its state: what `POST /tasks/validate` answers, with the defaults filled in
+ * and the payload as the type's schema returns it. Comparing it with a task's same fields tells whether a change
+ * would change anything.
+ */
+export const taskSpecJsonSchema = z
+  .strictObject({
+    name: z.string(),
+    key: z.string().nullable(),
+    type: z.string(),
+    payload: payloadSchema,
+    schedule: scheduleSchema,
+    priority: prioritySchema,
+    timeout_ms: timeoutMsSchema,
+    max_attempts: maxAttemptsSchema,
+    status: taskStatusSchema,
+    notify: notifySchema.nullable(),
+  })
+  .meta({ id: 'TaskSpec' });
+
+export type TaskSpecJson = z.output<typeof taskSpecJsonSchema>;
 
 export const queuedViaSchema = z
   .enum(['stream', 'direct', 'poll'])

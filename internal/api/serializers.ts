@@ -1,6 +1,7 @@
 import type { Notification, Page, Schedule, Task, TaskRun } from '../store/index.js';
 import type { NotificationJson } from './ops-schemas.js';
-import type { RunJson, TaskJson } from './schemas.js';
+import type { RunJson, TaskJson, TaskSpecJson } from './schemas.js';
+import type { TaskCreateInput } from './task-input.js';
 
 /**
  * Domain objects → the JSON of DESIGN §4: snake_case, schedules as `{every}` or `{cron, tz?}`, times as ISO-8601
@@ -11,6 +12,7 @@ export function taskToJson(task: Task): TaskJson {
   return {
     id: task.id,
     name: task.name,
+    key: task.key,
     type: task.type,
     payload: task.payload,
     schedule: scheduleToJson(task.schedule),
@@ -25,6 +27,22 @@ export function taskToJson(task: Task): TaskJson {
     up: task.up,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
+  };
+}
+
+/** A checked create request as the task it would make, without any state (`POST /tasks/validate`). */
+export function taskSpecToJson(input: TaskCreateInput): TaskSpecJson {
+  return {
+    name: input.name,
+    key: input.key,
+    type: input.type,
+    payload: input.payload,
+    schedule: scheduleToJson(input.schedule),
+    priority: input.priority,
+    timeout_ms: input.timeoutMs,
+    max_attempts: input.maxAttempts,
+    status: input.status,
+    notify: (input.notify as TaskSpecJson['notify']) ?? null,
   };
 }
 

@@ -11,9 +11,11 @@ import {
   isStoreOutage,
   retryOnBusy,
   taskGetByIdempotencyKey,
+  taskGetByKey,
   taskInsert,
   taskInsertMany,
 } from '../store/index.js';
+import { ApiError } from './errors.js';
 import { idempotencyConflict } from './idempotency.js';
 import type { QueuedVia, TaskDispatcher } from './ports.js';
 import type { TaskCreateInput } from './task-input.js';
@@ -90,11 +92,22 @@ export async function createTask(deps: CreateTaskDeps, request: CreateTaskReques
       const earlier = await replayOf(deps.store, idempotency);
       if (earlier !== undefined) return earlier;
     }
+    // The unique key decides between concurrent creates with one task key (two `vigil apply` at once).
+    if (request.input.key !== null && isStoreError(err, 'conflict')) await throwIfKeyTaken(deps.store, request.input.key);
     throw err;
   }
 
   deps.metrics.tasksCreated.inc();
   return { replayed: false, task, queuedVia: await dispatch(deps, task) };
+}
+
+/** Throws a 409 naming the `key` field when another task has this key; returns when none has. */
+export async function throwIfKeyTaken(store: Store, key: string, exceptId?: number): Promise<void> {
+  const owner = await taskGetByKey(store, key);
+  if (owner === undefined || owner.id === exceptId) return;
+  throw new ApiError('conflict', `the key "${key}" is already used by task ${owner.id}`, {
+    fields: { key: `is already used by task ${owner.id}` },
+  });
 }
 
 /** The task an earlier request with this key created, if any; a different body under the same key is a conflict. */

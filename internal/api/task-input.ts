@@ -1,5 +1,5 @@
 import type { HandlerRegistry } from '../handlers/index.js';
-import type { JsonObject, Schedule, Task, TaskUpdateParams } from '../store/index.js';
+import type { JsonObject, Schedule, Task, TaskDefinition, TaskUpdateParams } from '../store/index.js';
 import { ValidationError } from './errors.js';
 import type { FieldErrors } from './errors.js';
 import { type TaskCreateBody, type TaskPatchBody, taskCreateBodySchema, taskPatchBodySchema } from './schemas.js';
@@ -12,17 +12,7 @@ import { fieldErrorsFromIssues, fieldPath } from './validation-fields.js';
  */
 
 /** A validated create request, in the store's vocabulary. */
-export interface TaskCreateInput {
-  name: string;
-  type: string;
-  payload: JsonObject;
-  schedule: Schedule;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  status: Task['status'];
-  notify: JsonObject | null;
-}
+export type TaskCreateInput = TaskDefinition;
 
 /** Validates a `POST /tasks` body; throws ValidationError naming every bad field. */
 export function parseTaskCreate(body: unknown, registry: HandlerRegistry): TaskCreateInput {
@@ -53,6 +43,7 @@ export function parseTaskPatch(body: unknown, registry: HandlerRegistry): TaskPa
 export function resolveTaskPatch(task: Task, patch: TaskPatchBody, registry: HandlerRegistry): TaskUpdateParams['changes'] {
   const changes: TaskUpdateParams['changes'] = {
     name: patch.name,
+    key: patch.key,
     type: patch.type,
     schedule: patch.schedule === undefined ? undefined : scheduleFrom(patch.schedule),
     priority: patch.priority,
@@ -122,6 +113,7 @@ function unknownTypeMessage(registry: HandlerRegistry, type: string): string {
 function createInputFrom(body: TaskCreateBody, payload: JsonObject): TaskCreateInput {
   return {
     name: body.name,
+    key: body.key ?? null,
     type: body.type,
     payload,
     schedule: scheduleFrom(body.schedule),

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApiApp } from '../api/app.js';
+import { type RateLimiter, memoryRateLimiter } from '../api/index.js';
 import { type Config, redactConfig } from '../config/index.js';
 import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
@@ -12,10 +13,12 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { toError } from '../platform/errors.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
-import { QueueInspector, Scheduler, TaskDispatcher } from '../scheduler/index.js';
-import { type Store, openStore } from '../store/index.js';
-import { QueueKeys, type Redis, StreamAdmin, TaskProducer, connectInBackground, createRedis } from '../taskqueue/index.js';
+import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.js';
+import type { Store } from '../store/index.js';
+import { RedisQueue } from '../taskqueue/index.js';
+import { buildScheduler } from './build-scheduler.js';
 import { processHealthSource } from './health.js';
+import { openConfiguredStore } from './store.js';
 import { startOpsServer } from './ops-server.js';
 
 export type AppRole = 'api' | 'scheduler';
@@ -49,7 +52,8 @@ export class App {
   /** `/queue` and the queue gauges. */
   readonly queue: QueueInspector;
   private readonly clock: Clock;
-  private readonly redis: { commands: Redis; blocking: Redis; producer: TaskProducer; admin: StreamAdmin } | undefined;
+  /** Redis, when configured: the broker every queue command goes through, and its health. */
+  private readonly redis: RedisQueue | undefined;
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   /** Why this process has no `browser` type (no Chromium), logged at start. */
@@ -67,30 +71,38 @@ export class App {
     if (!this.registry.has('browser')) this.browserUnavailable = this.registerBrowserType();
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-    this.store = openStore({
-      mysqlDsn: config.mysql?.dsn,
-      poolSize: config.mysql?.poolSize,
-      connectTimeoutMs: config.mysql?.connectTimeoutMs,
-      sqlitePath: config.sqlite.path,
-    });
-    if (config.redis !== undefined) {
-      const redisOptions = { host: config.redis.host, port: config.redis.port, password: config.redis.password };
-      const commands = createRedis(redisOptions);
-      const keys = new QueueKeys(config.queue.stream);
-      this.redis = {
-        commands,
-        blocking: createRedis(redisOptions),
-        producer: new TaskProducer({ redis: commands, keys, now: () => new Date(this.clock.now()) }),
-        admin: new StreamAdmin({ redis: commands, keys, group: config.queue.group, now: () => this.clock.now() }),
-      };
-    }
+    this.store = openConfiguredStore(config);
+    this.redis =
+      config.redis === undefined
+        ? undefined
+        : new RedisQueue({
+            ...config.redis,
+            stream: config.queue.stream,
+            group: config.queue.group,
+            consumer: this.worker,
+            logger: this.logger,
+            now: () => this.clock.now(),
+          });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
-    this.scheduler = runScheduler ? this.buildScheduler() : undefined;
+    this.scheduler = runScheduler
+      ? buildScheduler(
+          {
+            store: this.store,
+            registry: this.registry,
+            queue: this.redis,
+            outbound: this.outbound,
+            clock: this.clock,
+            metrics: this.metrics,
+            logger: this.logger,
+          },
+          config,
+          this.worker,
+        )
+      : undefined;
     this.queue = new QueueInspector(
       {
         store: this.store,
-        admin: this.redis?.admin,
-        redis: this.redis?.commands,
+        queue: this.redis,
         clock: this.clock,
         mode: () => this.scheduler?.mode,
         streamsEnabled: config.enableRedisQueue,
@@ -117,45 +129,6 @@ export class App {
     return undefined;
   }
 
-  private buildScheduler(): Scheduler {
-    const { config } = this;
-    return new Scheduler(
-      {
-        store: this.store,
-        registry: this.registry,
-        redis: this.redis,
-        outbound: this.outbound,
-        clock: this.clock,
-        metrics: this.metrics,
-        logger: this.logger,
-      },
-      {
-        worker: this.worker,
-        enableRedisQueue: config.enableRedisQueue,
-        stream: config.queue.stream,
-        group: config.queue.group,
-        intervalMs: config.scheduler.intervalMs,
-        poolSize: config.scheduler.poolSize,
-        capacity: config.scheduler.capacity,
-        batchSize: config.queue.batchSize,
-        pendingIdleMs: config.queue.pendingIdleMs,
-        allowedTypes: config.scheduler.allowedTypes,
-        recoveryTimeoutMs: config.scheduler.recoveryTimeoutMs,
-        shutdownTimeoutMs: config.scheduler.shutdownTimeoutMs,
-        retry: { baseMs: config.scheduler.retryBaseDelayMs, maxMs: config.scheduler.retryMaxDelayMs },
-        webhook: config.webhook,
-        housekeeping: {
-          trimSchedule: config.housekeeping.trimSchedule,
-          retentionSchedule: config.housekeeping.retentionSchedule,
-          consumerCleanupSchedule: config.housekeeping.consumerCleanupSchedule,
-          consumerIdleMs: config.housekeeping.consumerIdleMs,
-          retentionMs: config.runRetentionMs,
-          retentionBatch: config.housekeeping.retentionBatch,
-        },
-      },
-    );
-  }
-
   /** The port the API listens on (after start), for tests that bind port 0. */
   get port(): number | undefined {
     const address = this.server?.address();
@@ -170,10 +143,8 @@ export class App {
       logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
     }
     if (this.redis !== undefined) {
-      connectInBackground(this.redis.commands);
-      connectInBackground(this.redis.blocking);
-      await waitReady(this.redis.commands, 2000);
-      logger.info({ stream: new QueueKeys(config.queue.stream).tag, enabled: config.enableRedisQueue }, 'task producer initialized');
+      await this.redis.connect();
+      logger.info({ stream: this.redis.tag, enabled: config.enableRedisQueue }, 'task producer initialized');
     }
     await this.scheduler?.start();
     if (this.options.role === 'api') await this.listen();
@@ -191,18 +162,17 @@ export class App {
     const { config } = this;
     return processHealthSource({
       store: this.store,
-      redis: this.redis?.commands,
-      redisAddr: config.redis === undefined ? undefined : `${config.redis.host}:${config.redis.port}`,
+      redis: this.redis?.health,
       enableRedisQueue: config.enableRedisQueue,
-      scheduler: this.scheduler,
+      mode: () => this.scheduler?.mode,
     });
   }
 
   private async listen(): Promise<void> {
     const { config } = this;
-    const dispatcher = new TaskDispatcher(
-      { store: this.store, producer: this.redis?.producer, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
-      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: Math.max(100, Math.floor(config.scheduler.recoveryTimeoutMs / 2)) },
+    const dispatcher = new TaskHandoff(
+      { store: this.store, broker: this.redis?.broker, scheduler: this.scheduler, metrics: this.metrics, logger: this.logger },
+      { enableRedisQueue: config.enableRedisQueue, queueMarkMs: config.leases.queueMarkMs },
     );
     const app = createApiApp({
       store: this.store,
@@ -214,6 +184,7 @@ export class App {
       metrics: this.metrics,
       clock: this.clock,
       apiTokens: config.apiTokens,
+      rateLimiter: this.rateLimiter(),
     });
     await new Promise<void>((resolve, reject) => {
       const server = app.listen(config.http.port, config.http.host ?? '0.0.0.0', () => resolve());
@@ -221,6 +192,17 @@ export class App {
       this.server = server;
     });
     this.logger.info({ addr: `${config.http.host ?? '0.0.0.0'}:${this.port}` }, 'api listening');
+  }
+
+  /**
+   * The API's rate limit: shared through Redis when Redis is configured, on a connection of its own whose commands
+   * give up after 250 ms (so that a Redis that stops answering delays a request that long at most before the
+   * in-process fallback counts it); per process otherwise.
+   */
+  private rateLimiter(): RateLimiter | undefined {
+    const { rateLimit } = this.config;
+    if (rateLimit === undefined) return undefined;
+    return this.redis?.rateLimiter(rateLimit) ?? memoryRateLimiter(rateLimit);
   }
 
   /** Stops in reverse order: no new requests, then the scheduler (G7), then connections. Idempotent. */
@@ -243,25 +225,8 @@ export class App {
     await closed;
     // No run is left: types can let go of what they hold across runs (the browser type's Chromium).
     await this.registry.close().catch((err: unknown) => this.logger.warn({ err: toError(err) }, 'a task type did not close cleanly'));
-    if (this.redis !== undefined) {
-      this.redis.blocking.disconnect();
-      await this.redis.commands.quit().catch(() => this.redis?.commands.disconnect());
-    }
+    await this.redis?.close();
     await this.outbound.close();
     await this.store.close();
   }
-}
-
-/** Waits briefly for a first connection so that startup logs the real mode; a Redis that is down is not fatal. */
-async function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    redis.once('ready', done);
-    function done() {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    }
-  });
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   type Config,
   ConfigError,
@@ -12,6 +13,7 @@ import {
   redactConfig,
   redactDsn,
 } from './index.js';
+import { fileSchema } from './schema.js';
 
 const DEFAULTS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/config.json');
 
@@ -225,7 +227,16 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
     value: 'http, noop ,custom.*',
     check: (cfg) => expect(cfg.scheduler.allowedTypes).toEqual(['http', 'noop', 'custom.*']),
   },
-  APP_API_TOKENS: { value: 'a1,b2', check: (cfg) => expect(cfg.apiTokens).toEqual(['a1', 'b2']) },
+  APP_API_TOKENS: {
+    value: 'a1,ci:b2:read',
+    check: (cfg) =>
+      expect(cfg.apiTokens).toEqual([
+        { name: 'token-1', token: 'a1', scope: 'write' },
+        { name: 'ci', token: 'b2', scope: 'read' },
+      ]),
+  },
+  APP_RATE_LIMIT: { value: '600/m', check: (cfg) => expect(cfg.rateLimit).toEqual({ points: 20, windowSeconds: 2 }) },
+  APP_RATE_LIMIT_BURST: { value: '100', check: (cfg) => expect(cfg.rateLimit).toEqual({ points: 100, windowSeconds: 5 }) },
   APP_RUN_RETENTION: { value: '2d', check: (cfg) => expect(cfg.runRetentionMs).toBe(2 * 24 * 3600 * 1000) },
   APP_RUN_SCHEDULER: { value: 'false', check: (cfg) => expect(cfg.scheduler.enabled).toBe(false) },
   APP_RECOVERY_TIMEOUT: { value: '90s', check: (cfg) => expect(cfg.scheduler.recoveryTimeoutMs).toBe(90_000) },
@@ -391,12 +402,12 @@ describe('validation', () => {
   it('accepts APP_ENV=production with tokens', () => {
     const cfg = load({ APP_ENV: 'production', APP_API_TOKENS: 'tok-1,tok-2' });
     expect(cfg.env).toBe('production');
-    expect(cfg.apiTokens).toEqual(['tok-1', 'tok-2']);
+    expect(cfg.apiTokens.map((t) => t.token)).toEqual(['tok-1', 'tok-2']);
   });
 
   it('accepts APP_ENV=production with tokens from the APP_CONFIG file', () => {
     const file = writeJson('prod-tokens.json', { app: { api_tokens: ['file-token'] } });
-    expect(load({ APP_ENV: 'production', APP_CONFIG: file }).apiTokens).toEqual(['file-token']);
+    expect(load({ APP_ENV: 'production', APP_CONFIG: file }).apiTokens).toEqual([{ name: 'token-1', token: 'file-token', scope: 'write' }]);
   });
 
   // Cross-field rules must not wait until every field is valid: all problems are reported at once.
@@ -431,9 +442,9 @@ describe('the returned config', () => {
     expect(() => {
       (cfg.queue as { batchSize: number }).batchSize = 1;
     }).toThrow(TypeError);
-    expect(() => (cfg.apiTokens as string[]).push('c')).toThrow(TypeError);
+    expect(() => (cfg.apiTokens as unknown as string[]).push('c')).toThrow(TypeError);
     expect(cfg.env).toBe('local');
-    expect(cfg.apiTokens).toEqual(['a', 'b']);
+    expect(cfg.apiTokens.map((t) => t.token)).toEqual(['a', 'b']);
   });
 
   it('is a fresh object per load, unaffected by later changes to the environment', () => {
@@ -460,14 +471,17 @@ describe('redaction', () => {
     const red = redactConfig(cfg) as {
       mysql: { dsn: string; poolSize: number };
       redis: { host: string; password: string };
-      apiTokens: string[];
+      apiTokens: { name: string; token: string; scope: string }[];
       webhook: { secret: string };
     };
     expect(red.mysql.dsn).toBe('mysql://vigil:***@db.example:3306/vigil');
     expect(red.mysql.poolSize).toBe(10);
     expect(red.redis.password).toBe('***');
     expect(red.redis.host).toBe('redis.example');
-    expect(red.apiTokens).toEqual(['***', '***']);
+    expect(red.apiTokens).toEqual([
+      { name: 'token-1', scope: 'write', token: '***' },
+      { name: 'token-2', scope: 'write', token: '***' },
+    ]);
     expect(red.webhook.secret).toBe('***');
   });
 
@@ -498,5 +512,82 @@ describe('redaction', () => {
     expect(redactDsn('mysql://u:p%40ss%3Aword@h:3306/db')).toBe('mysql://u:***@h:3306/db');
     expect(redactDsn('mysql://u@h:3306/db')).toBe('mysql://u@h:3306/db');
     expect(redactDsn('not a url with secret')).toBe('***');
+  });
+});
+
+describe('API tokens and the rate limit', () => {
+  it('reads bare tokens as write tokens named by position, and name:token:scope entries as given', () => {
+    const cfg = load({ APP_API_TOKENS: 'bare-one, ops:S3cret-w:write ,dash:S3cret-r:read' });
+    expect(cfg.apiTokens).toEqual([
+      { name: 'token-1', token: 'bare-one', scope: 'write' },
+      { name: 'ops', token: 'S3cret-w', scope: 'write' },
+      { name: 'dash', token: 'S3cret-r', scope: 'read' },
+    ]);
+  });
+
+  it.each([
+    ['a:b', /entry 1: must be a bare token or name:token:scope/],
+    ['ci:S3cret:admin', /entry 1 \(ci\): the scope must be read or write/],
+    ['ok,bad name:S3cret:read', /entry 2: the name must be/],
+    ['ci::read', /entry 1 \(ci\): the token is empty/],
+    ['ci:S3cret-a:read,ci:S3cret-b:write', /entry 2: the name ci is used twice/],
+    ['a:S3cret:read,b:S3cret:write', /entry 2 \(b\): the same token as a/],
+  ])('refuses %j, naming the entry but never its token', (value, message) => {
+    const err = loadError({ APP_API_TOKENS: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(/^APP_API_TOKENS /);
+    expect(err.problems[0]).toMatch(message);
+    expect(err.message).not.toContain('S3cret');
+  });
+
+  it('limits to 20 per second with a burst of 40 by default: 40 requests per 2 s window', () => {
+    expect(load().rateLimit).toEqual({ points: 40, windowSeconds: 2 });
+    expect(load({ APP_RATE_LIMIT: '5/s', APP_RATE_LIMIT_BURST: '5' }).rateLimit).toEqual({ points: 5, windowSeconds: 1 });
+    expect(load({ APP_RATE_LIMIT: '3600/h' }).rateLimit).toEqual({ points: 2, windowSeconds: 2 });
+  });
+
+  it.each(['off', '0'])('turns the limit off with %j', (value) => {
+    expect(load({ APP_RATE_LIMIT: value }).rateLimit).toBeUndefined();
+  });
+
+  it.each(['20', 'fast', '20/d', '-1/s', '0/s'])('refuses APP_RATE_LIMIT=%j', (value) => {
+    expect(loadError({ APP_RATE_LIMIT: value }).problems[0]).toMatch(/^APP_RATE_LIMIT .*20\/s/);
+  });
+});
+
+describe('one declaration per setting', () => {
+  /** Settings only a config file can set: node-cron lines and tuning knobs of housekeeping. */
+  const FILE_ONLY = [
+    'mysql.connect_timeout',
+    'housekeeping.trim_schedule',
+    'housekeeping.retention_schedule',
+    'housekeeping.consumer_cleanup_schedule',
+    'housekeeping.consumer_idle',
+    'housekeeping.retention_batch',
+  ];
+
+  function leaves(schema: z.ZodType, prefix: string[] = []): string[] {
+    const inner = unwrapToObject(schema);
+    if (inner === undefined) return [prefix.join('.')];
+    return Object.entries(inner.shape).flatMap(([key, child]) => leaves(child as z.ZodType, [...prefix, key]));
+  }
+
+  function unwrapToObject(schema: z.ZodType): z.ZodObject | undefined {
+    if (schema instanceof z.ZodObject) return schema;
+    const def = schema.def as { innerType?: z.ZodType };
+    return def.innerType === undefined ? undefined : unwrapToObject(def.innerType);
+  }
+
+  it('gives every field of the file format an environment variable, or lists it as file-only', () => {
+    const envPaths = Object.values(ENV_VARS).map((path) => path.join('.'));
+    expect(new Set(envPaths).size).toBe(envPaths.length);
+    expect([...envPaths, ...FILE_ONLY].sort()).toEqual(leaves(fileSchema).sort());
+  });
+
+  it('lists every field of the file format in configs/config.json, except secrets and what is unset by default', () => {
+    const file = JSON.parse(readFileSync(DEFAULTS_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
+    const inFile = Object.entries(file).flatMap(([section, values]) => Object.keys(values).map((key) => `${section}.${key}`));
+    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr', 'app.browser_path'];
+    expect([...inFile, ...unsetByDefault].sort()).toEqual(leaves(fileSchema).sort());
   });
 });

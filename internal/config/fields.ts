@@ -103,3 +103,81 @@ export function isCidr(value: string): boolean {
   const family = isIP(address);
   return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** Splits `host:port`, `:port` or `[v6]:port`; a bare host gets `defaultPort`. */
+export function splitHostPort(addr: string, defaultPort: number): [string, number] {
+  const idx = addr.lastIndexOf(':');
+  const bracketed = addr.startsWith('[') && addr.endsWith(']');
+  const host = idx < 0 || bracketed ? addr : addr.slice(0, idx);
+  const port = idx < 0 || bracketed ? defaultPort : Number(addr.slice(idx + 1));
+  return [host.replace(/^\[(.*)\]$/, '$1'), port];
+}
+
+/** One accepted API token: its name (what logs show), the secret, and what it may do. */
+export interface ApiTokenEntry {
+  name: string;
+  token: string;
+  scope: 'read' | 'write';
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * `APP_API_TOKENS`: comma-separated entries, each a bare token (scope `write`, named `token-<position>`) or
+ * `name:token:scope` with scope `read` or `write`. Problems name the entry by position, never by its text, which
+ * holds a secret.
+ */
+export function apiTokens() {
+  return list().transform((entries, ctx) => {
+    const tokens: ApiTokenEntry[] = [];
+    entries.forEach((entry, index) => {
+      const position = index + 1;
+      const parts = entry.split(':');
+      let parsed: ApiTokenEntry | undefined;
+      if (parts.length === 1) parsed = { name: `token-${position}`, token: entry, scope: 'write' };
+      else if (parts.length === 3) {
+        const [name = '', token = '', scope = ''] = parts.map((p) => p.trim());
+        if (!TOKEN_NAME.test(name)) {
+          ctx.addIssue({ code: 'custom', message: `entry ${position}: the name must be 1 to 64 letters, digits, dots, dashes or underscores` });
+          return;
+        }
+        if (token === '') {
+          ctx.addIssue({ code: 'custom', message: `entry ${position} (${name}): the token is empty` });
+          return;
+        }
+        if (scope !== 'read' && scope !== 'write') {
+          ctx.addIssue({ code: 'custom', message: `entry ${position} (${name}): the scope must be read or write` });
+          return;
+        }
+        parsed = { name, token, scope };
+      }
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `entry ${position}: must be a bare token or name:token:scope (scope read or write)` });
+        return;
+      }
+      const sameName = tokens.find((t) => t.name === parsed.name);
+      const sameToken = tokens.find((t) => t.token === parsed.token);
+      if (sameName !== undefined) ctx.addIssue({ code: 'custom', message: `entry ${position}: the name ${parsed.name} is used twice` });
+      else if (sameToken !== undefined) ctx.addIssue({ code: 'custom', message: `entry ${position} (${parsed.name}): the same token as ${sameToken.name}` });
+      else tokens.push(parsed);
+    });
+    return tokens;
+  });
+}
+
+/** A request rate: `20/s`, `600/m` or `10000/h`; `off` (or `0`) turns limiting off. */
+export function rate() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const text = String(value).trim().toLowerCase();
+    if (text === 'off' || text === '0') return null;
+    const match = /^(\d+)\s*\/\s*(s|sec|m|min|h|hour)$/.exec(text);
+    const count = match === null ? 0 : Number(match[1]);
+    if (match === null || count < 1) {
+      ctx.addIssue({ code: 'custom', message: `must look like 20/s, 600/m or 10000/h, or be off (got ${JSON.stringify(value)})` });
+      return z.NEVER;
+    }
+    const unit = match[2] ?? 's';
+    const perMs = unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : 3_600_000;
+    return { count, perMs };
+  });
+}

@@ -1,5 +1,4 @@
-export type { Config } from './config.js';
-export { splitHostPort } from './config.js';
 export { ConfigError, loadConfig, type LoadConfigOptions } from './load.js';
 export { redactConfig, redactDsn } from './redact.js';
-export { ENV_VARS, type EnvVarName, CONFIG_FILE_ENV } from './schema.js';
+export { CONFIG_FILE_ENV, type Config, ENV_VARS, type EnvVarName } from './schema.js';
+export type { ApiTokenEntry } from './fields.js';

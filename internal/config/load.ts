@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { type Config, toConfig } from './config.js';
-import { CONFIG_FILE_ENV, ENV_VARS, configSchema, crossFieldProblems } from './schema.js';
+import { CONFIG_FILE_ENV, type Config, ENV_VARS, configSchema, crossFieldProblems } from './schema.js';
 
 /** Raised when configuration is invalid; `problems` lists every error at once, one line each. */
 export class ConfigError extends Error {
@@ -43,7 +42,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!result.success) problems.push(...result.error.issues.map(describeIssue));
   problems.push(...crossFieldProblems(merged));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
-  return toConfig(result.data);
+  return result.data;
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Json {

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config } from './schema.js';
 
 const MASK = '***';
 
@@ -19,7 +19,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...config,
     mysql: config.mysql && { ...config.mysql, dsn: redactDsn(config.mysql.dsn) },
     redis: config.redis && { ...config.redis, password: config.redis.password === undefined ? undefined : MASK },
-    apiTokens: config.apiTokens.map(() => MASK),
+    apiTokens: config.apiTokens.map((t) => ({ name: t.name, scope: t.scope, token: MASK })),
     webhook: { ...config.webhook, secret: config.webhook.secret === undefined ? undefined : MASK },
   };
 }

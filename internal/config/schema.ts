@@ -1,12 +1,18 @@
 import { z } from 'zod';
-import { address, bool, cronLine, duration, int, isCidr, list, optionalString } from './fields.js';
+import { address, apiTokens, bool, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
 
 /**
- * The configuration schema. The file format (configs/config.json) is nested by section; every documented
- * environment variable maps onto one field (see {@link ENV_VARS}). Defaults live in configs/config.json, and the
- * schema repeats them so that a missing file still yields a working local setup.
+ * Where every setting is declared, once: its field in the file format, its environment variable, and the place
+ * it takes in the typed {@link Config} the components read. A new setting is a field in {@link fileSchema}, a line
+ * in {@link ENV_VARS}, and a line in {@link shapeConfig}; nothing else repeats it. The README's configuration table
+ * and `configs/config.json` document the same names (a test keeps them in step).
  */
-export const configSchema = z
+
+/**
+ * The file format (configs/config.json and the file named in APP_CONFIG): nested by section, snake_case. Defaults
+ * live in configs/config.json, and the schema repeats them so that a missing file still yields a working local setup.
+ */
+export const fileSchema = z
   .object({
     app: z
       .object({
@@ -34,8 +40,15 @@ export const configSchema = z
         pending_idle: duration({ min: 10 }).default(30_000),
         /** Task types this process runs, as comma-separated globs. Default `*`. */
         allowed_types: list().default(['*']),
-        /** Bearer tokens; empty means no auth (logged as a warning). */
-        api_tokens: list().default([]),
+        /**
+         * Bearer tokens: bare tokens (scope `write`) or `name:token:scope` entries (scope `read` or `write`); empty
+         * means no auth (logged as a warning).
+         */
+        api_tokens: apiTokens().default([]),
+        /** API requests allowed per token (per client address without tokens): `20/s`, `600/m`, or `off`. Default 20/s. */
+        rate_limit: rate().default({ count: 20, perMs: 1000 }),
+        /** Requests a token may make at once; the average stays at `rate_limit`. Default twice the rate per second. */
+        rate_limit_burst: int(1, 1_000_000).optional(),
         /** How long run history and dead letters are kept. Default 7d. */
         run_retention: duration({ min: 1000 }).default(7 * 24 * 3600 * 1000),
         /** Whether cmd/api embeds a scheduler and publisher. Default true. */
@@ -74,7 +87,7 @@ export const configSchema = z
         metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     mysql: z
       .object({
         /** `mysql://user:pass@host:3306/db`; when unset the embedded SQLite store is used. */
@@ -85,14 +98,14 @@ export const configSchema = z
         connect_timeout: duration({ min: 100 }).default(2000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     sqlite: z
       .object({
         /** The embedded database file. Default `data/vigil.db`. */
         path: z.string().min(1).default('data/vigil.db'),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     housekeeping: z
       .object({
         /** node-cron line for stream trimming. Default every 30 s. */
@@ -107,7 +120,7 @@ export const configSchema = z
         retention_batch: int(1, 100_000).default(1000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     redis: z
       .object({
         /** `host:port`; when unset there is no stream mode. */
@@ -115,11 +128,11 @@ export const configSchema = z
         password: optionalString(),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
   })
   .strict();
 
-export type RawConfig = z.output<typeof configSchema>;
+export type FileConfig = z.output<typeof fileSchema>;
 
 /** Environment variable → path in the config file. This table is the whole list of variables Vigil reads. */
 export const ENV_VARS = {
@@ -141,6 +154,8 @@ export const ENV_VARS = {
   APP_PENDING_IDLE: ['app', 'pending_idle'],
   APP_ALLOWED_TYPES: ['app', 'allowed_types'],
   APP_API_TOKENS: ['app', 'api_tokens'],
+  APP_RATE_LIMIT: ['app', 'rate_limit'],
+  APP_RATE_LIMIT_BURST: ['app', 'rate_limit_burst'],
   APP_RUN_RETENTION: ['app', 'run_retention'],
   APP_RUN_SCHEDULER: ['app', 'run_scheduler'],
   APP_RECOVERY_TIMEOUT: ['app', 'recovery_timeout'],
@@ -182,4 +197,115 @@ export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql
     problems.push('MYSQL_DSN (mysql.dsn): must look like mysql://user:pass@host:3306/db');
   }
   return problems;
+}
+
+/**
+ * The file's values in the shape the components read them, with durations in milliseconds, and the values derived
+ * from several settings computed here, once.
+ */
+function shapeConfig(file: FileConfig) {
+  const { app } = file;
+  const redis = file.redis.addr === undefined ? undefined : splitHostPort(file.redis.addr, 6379);
+  // Leases last half the recovery timeout, so that a dead executor's slot runs again within it (G2); a published
+  // entry counts as queued for as long, after which the publisher offers the task again.
+  const leaseMs = Math.max(100, Math.floor(app.recovery_timeout / 2));
+  return {
+    env: app.env,
+    logLevel: app.log_level,
+    http: toListenAddr(app.http_addr),
+    /** Set when MYSQL_DSN is; otherwise the embedded SQLite store is used. */
+    mysql:
+      file.mysql.dsn === undefined
+        ? undefined
+        : { dsn: file.mysql.dsn, poolSize: file.mysql.pool_size, connectTimeoutMs: file.mysql.connect_timeout },
+    sqlite: { path: file.sqlite.path },
+    /** Set when REDIS_ADDR is. */
+    redis:
+      redis === undefined ? undefined : { host: redis[0] === '' ? '127.0.0.1' : redis[0], port: redis[1], password: file.redis.password },
+    enableRedisQueue: app.enable_redis_queue,
+    queue: {
+      stream: app.task_queue_stream,
+      group: app.task_queue_group,
+      batchSize: app.queue_batch_size,
+      pendingIdleMs: app.pending_idle,
+    },
+    scheduler: {
+      enabled: app.run_scheduler,
+      intervalMs: app.schedule_interval,
+      poolSize: app.worker_pool_size,
+      capacity: app.queue_capacity,
+      allowedTypes: app.allowed_types,
+      recoveryTimeoutMs: app.recovery_timeout,
+      shutdownTimeoutMs: app.shutdown_timeout,
+      retryBaseDelayMs: app.retry_base_delay,
+      retryMaxDelayMs: app.retry_max_delay,
+    },
+    /** Derived from APP_RECOVERY_TIMEOUT: how long a lease, and a publisher's queue mark, last (ms). */
+    leases: { leaseMs, queueMarkMs: leaseMs },
+    /** Accepted bearer tokens with their names and scopes; empty means no authentication. */
+    apiTokens: app.api_tokens,
+    /**
+     * The API's rate limit per token (or client address): `points` requests per window of `windowSeconds`, so that
+     * up to the burst may come at once and the average stays at the rate. Undefined when APP_RATE_LIMIT is off.
+     */
+    rateLimit: toRateLimit(app.rate_limit, app.rate_limit_burst),
+    runRetentionMs: app.run_retention,
+    /** Thresholds of /queue's status: age of the oldest waiting work (ms) and size of the backlog. */
+    queueHealth: {
+      degradedAgeMs: app.queue_degraded_age,
+      unhealthyAgeMs: app.queue_unhealthy_age,
+      degradedBacklog: app.queue_degraded_backlog,
+      unhealthyBacklog: app.queue_unhealthy_backlog,
+    },
+    housekeeping: {
+      trimSchedule: file.housekeeping.trim_schedule,
+      retentionSchedule: file.housekeeping.retention_schedule,
+      consumerCleanupSchedule: file.housekeeping.consumer_cleanup_schedule,
+      consumerIdleMs: file.housekeeping.consumer_idle,
+      retentionBatch: file.housekeeping.retention_batch,
+    },
+    webhook: { secret: app.webhook_secret, maxAttempts: app.webhook_max_attempts, retryBaseDelayMs: app.webhook_retry_base_delay },
+    httpDenyCidrs: app.http_deny_cidrs,
+    /** The `browser` type: Chromium's path (undefined: look in the usual places) and pages rendered at once. */
+    browser: { path: app.browser_path, concurrency: app.browser_concurrency },
+    /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
+    metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
+  };
+}
+
+/** The validated, frozen configuration every component receives. Its type is the schema's output. */
+export const configSchema = fileSchema.transform((file) => deepFreeze(shapeConfig(file)));
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * A rate and a burst as one fixed window: the burst per window of burst/rate seconds (whole seconds, at least one,
+ * as the limiter's Redis store counts in seconds). Without a burst it is twice the rate per second, at least 1.
+ */
+function toRateLimit(
+  rate: { count: number; perMs: number } | null,
+  burst: number | undefined,
+): { points: number; windowSeconds: number } | undefined {
+  if (rate === null) return undefined;
+  const perSecond = (rate.count * 1000) / rate.perMs;
+  const points = burst ?? Math.max(1, Math.round(perSecond * 2));
+  return { points, windowSeconds: Math.max(1, Math.round(points / perSecond)) };
+}
+
+function toListenAddr(addr: string): { host: string | undefined; port: number } {
+  const [host, port] = splitHostPort(addr, 0);
+  return { host: host === '' ? undefined : host, port };
+}
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
 }

@@ -1,14 +1,5 @@
 import type { Logger } from 'pino';
 
-/**
- * The one shape every background component shares: `start()`, an idempotent `stop()`, and (where the component
- * ticks) a `runOnce()` that tests call directly.
- */
-export interface Service {
-  start(): void | Promise<void>;
-  stop(): Promise<void>;
-}
-
 /** Resolves after `ms`, or at once when `signal` aborts. Used for back-off waits inside loops, never in tests. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

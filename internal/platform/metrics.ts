@@ -9,6 +9,9 @@ export interface QueueGaugeValues {
   oldestAgeSeconds: number | null;
 }
 
+/** Default metrics of prom-client that are gauges named like counters; see the Metrics constructor. */
+export const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Outcome label of `vigil_runs_total`: one value per way an attempt can end. */
 export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lease_lost';
 
@@ -19,17 +22,12 @@ export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lease_lost';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly tasksCreated = new Counter({
-    name: 'vigil_tasks_created_total',
-    help: 'Tasks created through the API.',
-    registers: [this.registry],
-  });
-  readonly runs = new Counter({
-    name: 'vigil_runs_total',
-    help: 'Finished run attempts by task type and outcome.',
-    labelNames: ['type', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly tasksCreated = this.counter('vigil_tasks_created_total', 'Tasks created through the API.');
+  readonly runs = this.counter(
+    'vigil_runs_total',
+    'Finished run attempts by task type and outcome.',
+    ['type', 'outcome'],
+  );
   readonly runDuration = new Histogram({
     name: 'vigil_run_duration_seconds',
     help: 'Duration of run attempts.',
@@ -57,49 +55,37 @@ export class Metrics {
     'Age of the oldest waiting work: the oldest pending stream entry, or the oldest due row when polling.',
     'oldestAgeSeconds',
   );
-  readonly publishFallback = new Counter({
-    name: 'vigil_publish_fallback_total',
-    help: 'Creates whose stream publish failed and fell back to direct scheduling or polling.',
-    registers: [this.registry],
-  });
-  readonly autoclaim = new Counter({
-    name: 'vigil_autoclaim_total',
-    help: 'Stalled stream entries reclaimed from another consumer.',
-    registers: [this.registry],
-  });
-  readonly retries = new Counter({
-    name: 'vigil_retries_total',
-    help: 'Failed attempts scheduled for another try.',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
-  readonly poolActive = new Gauge({
-    name: 'vigil_worker_pool_active',
-    help: 'Runs executing now in this process.',
-    registers: [this.registry],
-  });
-  readonly poolSize = new Gauge({
-    name: 'vigil_worker_pool_size',
-    help: 'Concurrent runs this process allows.',
-    registers: [this.registry],
-  });
-  readonly mode = new Gauge({
-    name: 'vigil_mode',
-    help: 'Scheduler mode: 1 for the active one.',
-    labelNames: ['mode'] as const,
-    registers: [this.registry],
-  });
-  readonly recovered = new Counter({
-    name: 'vigil_recovered_runs_total',
-    help: 'Runs whose executor died, found by recovery.',
-    registers: [this.registry],
-  });
+  readonly publishFallback = this.counter(
+    'vigil_publish_fallback_total',
+    'Creates whose stream publish failed and fell back to direct scheduling or polling.',
+  );
+  readonly autoclaim = this.counter('vigil_autoclaim_total', 'Stalled stream entries reclaimed from another consumer.');
+  readonly retries = this.counter('vigil_retries_total', 'Failed attempts scheduled for another try.', ['type']);
+  readonly poolActive = this.gauge('vigil_worker_pool_active', 'Runs executing now in this process.');
+  readonly poolSize = this.gauge('vigil_worker_pool_size', 'Concurrent runs this process allows.');
+  readonly mode = this.gauge('vigil_mode', 'Scheduler mode: 1 for the active one.', ['mode']);
+  readonly recovered = this.counter('vigil_recovered_runs_total', 'Runs whose executor died, found by recovery.');
+
+  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
 
   private queueProbe: (() => Promise<QueueGaugeValues>) | undefined;
   private probeInFlight: Promise<QueueGaugeValues | undefined> | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges `…_total`, which Prometheus reserves for counters (`promtool check metrics`
+      // flags them). Each is the sum of a labelled gauge it also exports, so nothing is lost:
+      // `sum(nodejs_active_handles)` is what `nodejs_active_handles_total` was, and likewise for requests and
+      // resources.
+      for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    }
   }
 
   /** Sets how the queue gauges are read; without a probe they keep whatever was last set. */

@@ -84,7 +84,7 @@ export class Ticker {
 }
 
 /** A six-field cron line for the interval, or undefined when cron cannot express it. */
-export function cronExpressionFor(intervalMs: number): string | undefined {
+function cronExpressionFor(intervalMs: number): string | undefined {
   if (intervalMs % 1000 !== 0) return undefined;
   const seconds = intervalMs / 1000;
   if (seconds < 60 && 60 % seconds === 0) return `*/${seconds} * * * * *`;

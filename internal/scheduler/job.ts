@@ -8,6 +8,4 @@ export interface Job {
    * called for an attempt that could not be recorded: that one is left for recovery.
    */
   onRecorded?: () => Promise<void>;
-  /** Called when the job is given back unstarted (a stopping process); the entry stays pending. */
-  onReleased?: () => void;
 }

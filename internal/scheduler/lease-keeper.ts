@@ -1,35 +1,45 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import { Ticker } from '../platform/ticker.js';
+import { TickingService } from '../platform/service.js';
+import { withTimeout } from '../platform/timeout.js';
 import { type Store, leaseHeartbeat } from '../store/index.js';
 import type { WorkerPool } from './worker-pool.js';
+
+export interface LeaseKeeperDeps {
+  store: Store;
+  pool: WorkerPool;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface LeaseKeeperConfig {
+  /** This process's worker id: the owner of the leases it renews. */
+  workerId: string;
+  /** Lease length in ms; the keeper renews three times per lease. */
+  leaseMs: number;
+}
 
 /**
  * Keeps the leases of every slot the pool holds alive, three times per lease. A lease found lost (another process
  * recovered the slot) stops its run at once. When the store cannot be reached, running handlers are aborted before
  * the leases can expire, so that a slot never has two attempts running at once.
  */
-export class LeaseKeeper {
-  private readonly ticker: Ticker;
-  private readonly intervalMs: number;
+export class LeaseKeeper extends TickingService {
+  private readonly heartbeatMs: number;
   private lastSuccess: number;
 
   constructor(
-    private readonly deps: { store: Store; pool: WorkerPool; clock: Clock; logger: Logger },
-    private readonly config: { owner: string; leaseMs: number },
+    private readonly deps: LeaseKeeperDeps,
+    private readonly config: LeaseKeeperConfig,
   ) {
+    const heartbeatMs = Math.max(50, Math.floor(config.leaseMs / 3));
+    super('lease-keeper', deps.logger, { intervalMs: heartbeatMs });
+    this.heartbeatMs = heartbeatMs;
     this.lastSuccess = deps.clock.now();
-    this.intervalMs = Math.max(50, Math.floor(config.leaseMs / 3));
-    this.ticker = new Ticker({ name: 'lease-keeper', intervalMs: this.intervalMs, tick: () => this.runOnce(), logger: deps.logger });
   }
 
-  start(): void {
+  protected override async onStart(): Promise<void> {
     this.lastSuccess = this.deps.clock.now();
-    this.ticker.start();
-  }
-
-  stop(): Promise<void> {
-    return this.ticker.stop();
   }
 
   async runOnce(): Promise<void> {
@@ -39,8 +49,9 @@ export class LeaseKeeper {
     try {
       // Bounded: a heartbeat that hangs (a store that stopped answering) must not stop the abort below.
       const held = await withTimeout(
-        leaseHeartbeat(this.deps.store, { owner: this.config.owner, taskIds: ids, leaseMs: this.config.leaseMs, now: new Date(now) }),
-        this.intervalMs,
+        leaseHeartbeat(this.deps.store, { workerId: this.config.workerId, taskIds: ids, leaseMs: this.config.leaseMs, now: new Date(now) }),
+        this.heartbeatMs,
+        `lease heartbeat took longer than ${this.heartbeatMs} ms`,
       );
       this.lastSuccess = now;
       // Compared by token: a claim that ended meanwhile (lease cleared), or a newer claim of the same task, is not
@@ -49,7 +60,7 @@ export class LeaseKeeper {
       if (lost.length > 0) this.deps.pool.abandonClaims(lost, 'lease lost: another process recovered the slot');
     } catch (err) {
       // Abort one heartbeat before the leases run out: after that, recovery elsewhere may start the next attempt.
-      if (now - this.lastSuccess >= this.config.leaseMs - this.intervalMs && this.deps.pool.active > 0) {
+      if (now - this.lastSuccess >= this.config.leaseMs - this.heartbeatMs && this.deps.pool.active > 0) {
         this.deps.logger.error({ err }, 'leases could not be renewed; aborting running handlers before they expire');
         this.deps.pool.abortRunning('lease lost: the store was unreachable');
       } else {
@@ -57,13 +68,4 @@ export class LeaseKeeper {
       }
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`lease heartbeat took longer than ${ms} ms`)), ms);
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,144 +1,98 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../platform/metrics.js';
-import { Ticker } from '../platform/ticker.js';
-import { type Redis, redisAnswers } from '../taskqueue/index.js';
+import { TickingService } from '../platform/service.js';
+import type { QueueHealth } from './queue-broker.js';
 import type { SchedulerMode, TaskSource } from './task-source.js';
 
 export interface ModeControllerDeps {
-  /** Absent when no Redis is configured. */
-  redis: Redis | undefined;
   /**
-   * Stream mode: the source, what must run beside it (the publisher, group setup), and a write probe, which tells
-   * whether Redis takes writes again after stream commands kept failing while PING still answered.
+   * Stream mode, when it is wanted (Redis configured and APP_ENABLE_REDIS_QUEUE on): the queue's health, the source,
+   * and what must run beside it (group set-up, the publisher).
    */
-  streamMode:
-    | { source: TaskSource; start(): Promise<void>; stop(): Promise<void>; probeWrite(): Promise<boolean> }
-    | undefined;
+  streamMode: { health: QueueHealth; source: TaskSource; start(): Promise<void>; stop(): Promise<void> } | undefined;
   pollingSource: TaskSource;
   metrics: Metrics;
   logger: Logger;
 }
 
-export interface RedisState {
-  configured: boolean;
-  ok: boolean;
-  error?: string;
+export interface ModeControllerConfig {
+  /** How often Redis is probed and the mode reconsidered (ms). */
+  probeIntervalMs: number;
 }
 
-/** Consecutive failures of stream commands after which stream mode is given up until a write goes through. */
-const STREAM_FAILURES_BEFORE_FALLBACK = 3;
-
 /**
- * Picks the mode and keeps it right. With APP_ENABLE_REDIS_QUEUE on, stream mode runs while Redis answers and
- * takes writes, and polling mode otherwise; every switch is logged and shown in /healthz. With the flag off, or no
- * Redis, it always polls. A Redis that answers PING but refuses stream commands (out of memory, read-only replica,
- * MISCONF) is caught by the sources reporting their failures here.
+ * Picks the mode and keeps it right: stream mode while the queue's health says Redis is up, polling mode otherwise;
+ * every switch is logged and shown in /healthz. Without stream mode wanted it always polls. The first probe and
+ * switch happen before `start()` resolves.
  */
-export class ModeController {
+export class ModeController extends TickingService {
   private current: TaskSource | undefined;
-  private redisState: RedisState;
-  private readonly ticker: Ticker;
   private inFlight: Promise<void> = Promise.resolve();
-  private stopped = false;
-  /** Consecutive failures per component (reader, publisher): one working must not hide the other failing. */
-  private readonly streamFailures = new Map<string, number>();
-  /** Set while stream commands fail although Redis answers PING; cleared by a successful write probe. */
-  private streamBroken: string | undefined;
 
   constructor(
     private readonly deps: ModeControllerDeps,
-    config: { probeIntervalMs: number },
+    config: ModeControllerConfig,
   ) {
-    this.redisState = { configured: deps.redis !== undefined, ok: false };
-    this.ticker = new Ticker({ name: 'mode-controller', intervalMs: config.probeIntervalMs, tick: () => this.runOnce(), logger: deps.logger });
+    super('mode-controller', deps.logger, { intervalMs: config.probeIntervalMs });
   }
 
   get mode(): SchedulerMode {
-    return this.current?.mode ?? (this.deps.streamMode !== undefined && this.redisState.ok ? 'redis_streams' : 'db_polling');
+    return this.current?.mode ?? (this.deps.streamMode?.health.state.ok === true ? 'redis_streams' : 'db_polling');
   }
 
-  get redis(): RedisState {
-    return this.redisState;
-  }
-
-  async start(): Promise<void> {
-    await this.runOnce();
-    if (!this.stopped) this.ticker.start();
-  }
-
-  /** Stops probing and the current source; waits for a probe or switch in progress. Idempotent. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.ticker.stop();
-    await this.inFlight;
-    const current = this.current;
-    this.current = undefined;
-    if (current?.mode === 'redis_streams') await this.deps.streamMode?.stop();
-    await current?.stop();
-  }
-
-  /** A stream command of `component` (the reader, the publisher) worked. */
-  reportStreamSuccess(component: string): void {
-    this.streamFailures.set(component, 0);
-  }
-
-  /** A stream command failed; a few in a row from one component make the next probe fall back to polling. */
-  reportStreamFailure(component: string, err: unknown): void {
-    const failures = (this.streamFailures.get(component) ?? 0) + 1;
-    this.streamFailures.set(component, failures);
-    if (failures >= STREAM_FAILURES_BEFORE_FALLBACK && this.streamBroken === undefined) {
-      this.streamBroken = `redis refuses stream commands: ${err instanceof Error ? err.message : String(err)}`;
-    }
-  }
-
-  /** Probes Redis and switches mode if needed. */
+  /** Probes Redis and switches mode if needed; calls made while one is under way run after it, never beside it. */
   runOnce(): Promise<void> {
-    this.inFlight = this.inFlight.then(() => this.probeAndSwitch());
+    this.inFlight = this.inFlight.catch(() => undefined).then(() => this.probeAndSwitch());
     return this.inFlight;
   }
 
   private async probeAndSwitch(): Promise<void> {
-    if (this.stopped) return;
-    if (this.deps.redis !== undefined) {
-      const answers = await redisAnswers(this.deps.redis);
-      if (answers && this.streamBroken !== undefined && (await this.deps.streamMode?.probeWrite()) === true) {
-        this.streamBroken = undefined;
-        this.streamFailures.clear();
-      }
-      const error = !answers ? `redis unreachable (${this.deps.redis.status})` : this.streamBroken;
-      this.redisState = error === undefined ? { configured: true, ok: true } : { configured: true, ok: false, error };
-    }
-    const wanted: SchedulerMode = this.deps.streamMode !== undefined && this.redisState.ok ? 'redis_streams' : 'db_polling';
-    if (this.current?.mode === wanted || this.stopped) return;
-    await this.switchTo(wanted);
+    const { streamMode } = this.deps;
+    const up = streamMode !== undefined && (await streamMode.health.refresh()).ok;
+    if (!this.isRunning) return;
+    const wanted: SchedulerMode = up ? 'redis_streams' : 'db_polling';
+    if (this.current?.mode !== wanted) await this.switchTo(wanted);
+  }
+
+  protected override async onStart(): Promise<void> {
+    await this.runOnce();
+  }
+
+  /** Stops the current source (and the publisher beside it) once ticking has stopped. */
+  protected override async onStop(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
+    const current = this.current;
+    this.current = undefined;
+    await this.stopSource(current);
+  }
+
+  private async stopSource(source: TaskSource | undefined): Promise<void> {
+    if (source?.mode === 'redis_streams') await this.deps.streamMode?.stop();
+    await source?.stop();
   }
 
   private async switchTo(mode: SchedulerMode): Promise<void> {
+    const { streamMode } = this.deps;
     const previous = this.current;
-    if (previous !== undefined) {
-      if (previous.mode === 'redis_streams') await this.deps.streamMode?.stop();
-      await previous.stop();
-    }
-    let next = mode === 'redis_streams' ? this.deps.streamMode?.source : this.deps.pollingSource;
-    if (mode === 'redis_streams') {
+    await this.stopSource(previous);
+    let next = this.deps.pollingSource;
+    if (mode === 'redis_streams' && streamMode !== undefined) {
       try {
-        await this.deps.streamMode?.start();
+        await streamMode.start();
+        next = streamMode.source;
       } catch (err) {
-        // Groups cannot be created (for example Redis refuses writes): poll until a write probe goes through.
-        this.streamBroken = `stream mode could not start: ${err instanceof Error ? err.message : String(err)}`;
-        this.redisState = { configured: true, ok: false, error: this.streamBroken };
+        // The groups cannot be created (for example Redis refuses writes): poll until a write probe goes through.
+        streamMode.health.markBroken(`stream mode could not start: ${err instanceof Error ? err.message : String(err)}`);
         this.deps.logger.warn({ err }, 'stream mode could not start; polling instead');
-        next = this.deps.pollingSource;
       }
     }
-    next = next ?? this.deps.pollingSource;
-    if (this.stopped) return;
-    next.start();
+    if (!this.isRunning) return;
+    await next.start();
     this.current = next;
     for (const m of ['redis_streams', 'db_polling'] as const) this.deps.metrics.mode.set({ mode: m }, m === next.mode ? 1 : 0);
     if (previous === undefined) return;
     this.deps.logger.warn(
-      { from: previous.mode, to: next.mode, reason: this.redisState.error ?? 'redis is reachable again' },
+      { from: previous.mode, to: next.mode, reason: streamMode?.health.state.error ?? 'redis is reachable again' },
       'scheduler mode switched',
     );
   }

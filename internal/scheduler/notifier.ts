@@ -1,15 +1,24 @@
 import type { Logger } from 'pino';
 import { type OutboundPolicy, deliverWebhook } from '../handlers/outbound/index.js';
+import { type BackoffPolicy, backoffDelay } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
-import { Ticker } from '../platform/ticker.js';
-import {
-  type ClaimedNotification,
-  type RetryPolicy,
-  type Store,
-  notificationClaimDue,
-  notificationRecordAttempt,
-  retryDelay,
-} from '../store/index.js';
+import { TickingService } from '../platform/service.js';
+import { type ClaimedNotification, type Store, notificationClaimDue, notificationRecordAttempt } from '../store/index.js';
+
+export interface NotifierDeps {
+  store: Store;
+  /** Where webhooks may be delivered (APP_HTTP_DENY_CIDRS), shared with the http check. */
+  policy: OutboundPolicy;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Deliveries in flight at once per process, by default. */
+export const NOTIFIER_CONCURRENCY = 10;
+/** How long one delivery attempt may take, by default (ms). */
+export const NOTIFIER_TIMEOUT_MS = 10_000;
+/** The longest wait between two delivery attempts (ms). */
+export const NOTIFIER_MAX_RETRY_DELAY_MS = 600_000;
 
 export interface NotifierConfig {
   /** Tick in ms. */
@@ -19,7 +28,7 @@ export interface NotifierConfig {
   /** Attempts before a notification is given up as failed (APP_WEBHOOK_MAX_ATTEMPTS, default 8). */
   maxAttempts: number;
   /** Backoff between attempts (APP_WEBHOOK_RETRY_BASE_DELAY, default 5s, doubling up to 10 min). */
-  retry: RetryPolicy;
+  retry: BackoffPolicy;
   /** APP_WEBHOOK_SECRET: signs bodies with HMAC-SHA256 when set. */
   secret: string | undefined;
   /** Per-attempt timeout (ms). */
@@ -30,34 +39,32 @@ export interface NotifierConfig {
  * Delivers the webhook outbox: claims due notifications, POSTs them (signed), records every attempt, and retries
  * with backoff. It runs beside the worker pool, never in it, so a slow or dead receiver never holds up a run.
  */
-export class Notifier {
-  private readonly ticker: Ticker;
-  private readonly controller = new AbortController();
+export class Notifier extends TickingService {
+  private deliveries = new AbortController();
   /** Deliveries in flight; each tick claims only what room is left, so one slow receiver holds up no other. */
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly deps: { store: Store; policy: OutboundPolicy; clock: Clock; logger: Logger },
+    private readonly deps: NotifierDeps,
     private readonly config: NotifierConfig,
   ) {
-    this.ticker = new Ticker({ name: 'notifier', intervalMs: config.intervalMs, tick: () => this.runOnce().then(() => undefined), logger: deps.logger });
+    super('notifier', deps.logger, { intervalMs: config.intervalMs });
   }
 
-  start(): void {
-    this.ticker.start();
+  protected override async onStart(): Promise<void> {
+    this.deliveries = new AbortController();
   }
 
-  /** Stops claiming, aborts deliveries in flight (their leases expire and another attempt follows). */
-  async stop(): Promise<void> {
-    this.controller.abort();
-    await this.ticker.stop();
+  /** Once ticking has stopped: aborts deliveries in flight (their leases expire and another attempt follows). */
+  protected override async onStop(): Promise<void> {
+    this.deliveries.abort();
     await Promise.all(this.inFlight);
   }
 
   /** Starts deliveries for everything due now, up to the free concurrency. Returns how many were started. */
   async runOnce(): Promise<number> {
     let started = 0;
-    while (!this.controller.signal.aborted) {
+    while (!this.deliveries.signal.aborted) {
       const room = this.config.concurrency - this.inFlight.size;
       if (room <= 0) break;
       const claimed = await notificationClaimDue(this.deps.store, {
@@ -91,7 +98,7 @@ export class Notifier {
         body: JSON.parse(notification.body) as object,
         secret: this.config.secret,
         policy: this.deps.policy,
-        signal: this.controller.signal,
+        signal: this.deliveries.signal,
         timeoutMs: this.config.timeoutMs,
       });
     } catch {
@@ -107,7 +114,7 @@ export class Notifier {
       error: delivery.error,
       durationMs: delivery.duration_ms,
       now,
-      retryAt: delivery.ok || exhausted ? null : new Date(now.getTime() + retryDelay(notification.attempt, this.config.retry)),
+      retryAt: delivery.ok || exhausted ? null : new Date(now.getTime() + backoffDelay(notification.attempt, this.config.retry)),
     });
     if (!delivery.ok) {
       this.deps.logger.warn(

@@ -1,7 +1,8 @@
 import type { Clock } from '../platform/clock.js';
 import type { QueueGaugeValues } from '../platform/metrics.js';
 import { type Store, deadLetterCount, statsDue } from '../store/index.js';
-import { type Redis, type StreamAdmin, type StreamStats, redisAnswers } from '../taskqueue/index.js';
+import type { StreamStats } from '../taskqueue/index.js';
+import type { StreamQueue } from './queue-broker.js';
 import type { SchedulerMode } from './task-source.js';
 
 export type QueueStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -34,8 +35,8 @@ export class QueueInspector {
   constructor(
     private readonly deps: {
       store: Store;
-      admin: StreamAdmin | undefined;
-      redis: Redis | undefined;
+      /** The stream queue, when Redis is configured. */
+      queue: StreamQueue | undefined;
       clock: Clock;
       /** The mode this process's scheduler is in; without a scheduler, streams are used when Redis answers. */
       mode: () => SchedulerMode | undefined;
@@ -52,13 +53,11 @@ export class QueueInspector {
     ]);
     const polling = {
       due: due.due,
-      running: due.running,
+      running: due.leased,
       oldestDueAgeMs: due.oldestDueAt === null ? null : Math.max(0, now - due.oldestDueAt.getTime()),
     };
-    const redisUp =
-      this.deps.streamsEnabled && this.deps.redis !== undefined && this.deps.admin !== undefined
-        ? await redisAnswers(this.deps.redis)
-        : false;
+    const { queue } = this.deps;
+    const redisUp = this.deps.streamsEnabled && queue !== undefined ? (await queue.health.refresh()).ok : false;
     const mode = this.deps.mode() ?? (redisUp ? 'redis_streams' : 'db_polling');
     const reasons: string[] = [];
     let status: QueueStatus = 'healthy';
@@ -69,8 +68,8 @@ export class QueueInspector {
 
     let streams: StreamStats[] | undefined;
     let totals: QueueReport['totals'];
-    if (redisUp && this.deps.admin !== undefined) {
-      streams = await this.deps.admin.stats();
+    if (redisUp && queue !== undefined) {
+      streams = await queue.broker.stats();
       const ages = streams.map((s) => s.oldestPendingAgeMs).filter((a): a is number => a !== null);
       totals = {
         length: sum(streams.map((s) => s.length)),
@@ -78,7 +77,7 @@ export class QueueInspector {
         lag: sum(streams.map((s) => s.lag ?? 0)),
         oldestPendingAgeMs: ages.length === 0 ? null : Math.max(...ages),
       };
-    } else if (this.deps.streamsEnabled && this.deps.redis !== undefined) {
+    } else if (this.deps.streamsEnabled && queue !== undefined) {
       raise('degraded', 'redis is unreachable: the scheduler polls the database');
     }
 

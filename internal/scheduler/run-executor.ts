@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { HandlerRegistry } from '../handlers/index.js';
+import { Backoff, type BackoffPolicy } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
 import { errorMessage } from '../platform/errors.js';
 import { delay } from '../platform/lifecycle.js';
 import type { Metrics, RunOutcome } from '../platform/metrics.js';
+import { TimeoutError } from '../platform/timeout.js';
 import {
   type AttemptResult,
   type JsonObject,
-  type RetryPolicy,
   type SlotCompletion,
   type SlotEffects,
   type Store,
@@ -16,7 +17,7 @@ import {
 } from '../store/index.js';
 import type { Job } from './job.js';
 import { effectsOf } from './run-effects.js';
-import { RunRecorder, type RunStarted } from './run-recorder.js';
+import { RunRecorder, type RunRecorderConfig, type RunStarted } from './run-recorder.js';
 import { type JobRunner, LeaseLostError } from './worker-pool.js';
 
 export interface RunExecutorDeps {
@@ -27,18 +28,12 @@ export interface RunExecutorDeps {
   logger: Logger;
 }
 
-export interface RunExecutorConfig {
-  /** This process's worker id, stored on each run. */
-  worker: string;
-  retry: RetryPolicy;
-}
+export type RunExecutorConfig = RunRecorderConfig;
 
-class TimeoutError extends Error {
-  constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
-    this.name = 'TimeoutError';
-  }
-}
+/** Waits between tries of a run start the store could not take: 200 ms, doubling, up to 2 s. */
+export const START_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2000, jitter: 'none' };
+/** Waits between tries of an outcome the store could not take: 200 ms, doubling, up to 5 s. */
+export const RECORD_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 5000, jitter: 'none' };
 
 /**
  * Runs one claimed slot: records the attempt's start, runs the handler under the task's timeout, then records the
@@ -96,7 +91,8 @@ export class RunExecutor implements JobRunner {
    */
   private async begin(job: Job, poolSignal: AbortSignal): Promise<RunStarted | undefined | 'failed'> {
     const { task } = job.claim;
-    for (let wait = 200; !poolSignal.aborted; wait = Math.min(wait * 2, 2000)) {
+    const backoff = new Backoff(START_RETRY_BACKOFF);
+    while (!poolSignal.aborted) {
       try {
         return await this.recorder.start(job.claim);
       } catch (err) {
@@ -104,6 +100,7 @@ export class RunExecutor implements JobRunner {
           this.deps.logger.warn({ err, taskId: task.id }, 'could not record run start; left for recovery');
           return 'failed';
         }
+        const wait = backoff.next();
         this.deps.logger.warn({ taskId: task.id, retryInMs: wait }, 'store unavailable; retrying run start');
         await delay(wait, poolSignal);
       }
@@ -142,7 +139,7 @@ export class RunExecutor implements JobRunner {
     let remembered: JsonObject | undefined;
 
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new TimeoutError(task.timeoutMs)), task.timeoutMs);
+    const timer = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${task.timeoutMs} ms`)), task.timeoutMs);
     const onPoolAbort = () => controller.abort(poolSignal.reason);
     poolSignal.addEventListener('abort', onPoolAbort, { once: true });
     try {
@@ -180,7 +177,7 @@ export class RunExecutor implements JobRunner {
     effects: SlotEffects | undefined,
     abandoned: AbortSignal,
   ): Promise<SlotCompletion | undefined> {
-    let wait = 200;
+    const backoff = new Backoff(RECORD_RETRY_BACKOFF);
     for (;;) {
       // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
       if (abandoned.aborted) return undefined;
@@ -191,10 +188,10 @@ export class RunExecutor implements JobRunner {
           this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');
           return undefined;
         }
+        const wait = backoff.next();
         this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
         // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
         await delay(wait, abandoned);
-        wait = Math.min(wait * 2, 5000);
       }
     }
   }

@@ -1,9 +1,9 @@
-import type { Clock } from '../platform/clock.js';
+import { type BackoffPolicy, backoffDelay } from '../platform/backoff.js';
 import { Batcher } from '../platform/batcher.js';
+import type { Clock } from '../platform/clock.js';
 import {
   type ClaimedSlot,
   type CompletionRequest,
-  type RetryPolicy,
   type SlotCompletion,
   type Store,
   isStoreOutage,
@@ -20,8 +20,12 @@ export interface RunStarted {
 
 export interface RunRecorderConfig {
   /** This process's worker id, stored on each run. */
-  worker: string;
-  retry: RetryPolicy;
+  workerId: string;
+  /**
+   * The retry policy: a failed attempt's slot waits APP_RETRY_BASE_DELAY before the next attempt, doubling with
+   * each further attempt up to APP_RETRY_MAX_DELAY, with half of each delay random ("equal jitter").
+   */
+  retry: BackoffPolicy;
   /** Most starts, or outcomes, written in one statement. Default 100. */
   maxBatch?: number;
 }
@@ -59,7 +63,7 @@ export class RunRecorder {
 
   private async writeStarts(claims: ClaimedSlot[]): Promise<(RunStarted | undefined)[]> {
     const now = new Date(this.deps.clock.now());
-    const started = await retryOnBusy(() => runStartMany(this.deps.store, { claims, worker: this.config.worker, now }));
+    const started = await retryOnBusy(() => runStartMany(this.deps.store, { claims, workerId: this.config.workerId, now }));
     return claims.map((claim) => {
       const runId = started.get(claim);
       return runId === undefined ? undefined : { runId, startedAt: now };
@@ -68,6 +72,6 @@ export class RunRecorder {
 
   private writeCompletions(items: CompletionRequest[]): Promise<SlotCompletion[]> {
     const now = new Date(this.deps.clock.now());
-    return retryOnBusy(() => slotCompleteMany(this.deps.store, { items, now, retry: this.config.retry }));
+    return retryOnBusy(() => slotCompleteMany(this.deps.store, { items, now, retryDelayMs: (attempt) => backoffDelay(attempt, this.config.retry) }));
   }
 }

@@ -4,42 +4,33 @@ import { Batcher } from '../platform/batcher.js';
 import type { Clock } from '../platform/clock.js';
 import { delay } from '../platform/lifecycle.js';
 import type { Metrics } from '../platform/metrics.js';
-import {
-  type ClaimedSlot,
-  type RunSource,
-  type Store,
-  deadLetterInsert,
-  isStoreError,
-  leaseRelease,
-  slotClaimByIds,
-  slotUnmarkQueued,
-} from '../store/index.js';
-import { type EntryRef, PRIORITIES, type StreamConsumer, type StreamEntry } from '../taskqueue/index.js';
+import { LoopService } from '../platform/service.js';
+import { type RunSource, type Store, deadLetterInsert, slotClaimByIds, slotUnmarkQueued } from '../store/index.js';
+import { type EntryRef, PRIORITIES, type StreamEntry, isQueueError } from '../taskqueue/index.js';
+import type { QueueBroker, QueueHealth } from './queue-broker.js';
 import type { ClaimConfig, TaskSource } from './task-source.js';
 import type { WorkerPool } from './worker-pool.js';
-
-/** Told how stream commands go: a run of failures while Redis still answers PING means it refuses them. */
-export interface StreamHealth {
-  ok(): void;
-  failed(err: unknown): void;
-}
 
 export interface StreamSourceDeps {
   store: Store;
   pool: WorkerPool;
-  consumer: StreamConsumer;
+  broker: QueueBroker;
+  /** Told how stream commands go: a run of failures while Redis still answers PING means it refuses them. */
+  health: QueueHealth;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
-  streamHealth?: StreamHealth;
 }
 
 export interface StreamSourceConfig extends ClaimConfig {
-  /** How long an entry stays pending with a silent consumer before another one claims it (ms). */
+  /** How long an entry stays pending with a silent consumer before another one claims it (APP_PENDING_IDLE, ms). */
   pendingIdleMs: number;
   /** How long one blocking read waits for new entries (ms). */
   blockMs: number;
 }
+
+/** Backoff of the read loop while Redis or the store fails: 200 ms, doubling, up to 2 s. */
+export const STREAM_SOURCE_BACKOFF = { baseMs: 200, maxMs: 2000, jitter: 'none' } as const;
 
 const CHANNELS = new Set<RunSource>(['api', 'periodic', 'retry', 'recovery', 'manual', 'direct']);
 
@@ -48,15 +39,13 @@ const CHANNELS = new Set<RunSource>(['api', 'periodic', 'retry', 'recovery', 'ma
  * slots in the database, and acknowledges each entry once its outcome is recorded. Entries that cannot be
  * processed become dead letters; stalled entries of dead consumers are reclaimed with XAUTOCLAIM.
  */
-export class StreamSource implements TaskSource {
+export class StreamSource extends LoopService implements TaskSource {
   readonly mode = 'redis_streams' as const;
-  private loop: Promise<void> | undefined;
-  private controller = new AbortController();
-  private lastAutoclaim = 0;
+  private lastAutoclaim = Number.NEGATIVE_INFINITY;
   /** Entries whose runs are recorded, acknowledged together: one XACK per stream per batch. */
   private readonly acks = new Batcher<EntryRef, void>(
     async (refs) => {
-      await this.deps.consumer.ack(refs);
+      await this.deps.broker.ack(refs);
       return refs.map(() => undefined);
     },
     { maxBatch: 500, maxInFlight: 1 },
@@ -65,31 +54,24 @@ export class StreamSource implements TaskSource {
   constructor(
     private readonly deps: StreamSourceDeps,
     private readonly config: StreamSourceConfig,
-  ) {}
-
-  start(): void {
-    if (this.loop !== undefined) return;
-    this.controller = new AbortController();
-    this.loop = this.run(this.controller.signal);
+  ) {
+    super('stream-source', deps.logger, STREAM_SOURCE_BACKOFF);
   }
 
-  async stop(): Promise<void> {
-    this.controller.abort();
-    await this.loop;
-    this.loop = undefined;
-  }
-
-  /** Reads (without blocking) and processes one batch. Returns how many entries were read. */
-  async runOnce(options: { block?: boolean } = {}): Promise<number> {
+  /**
+   * Reads and processes one batch. Returns how many entries were read. With `block`, waits up to `blockMs` for
+   * entries when none is there (`signal` ends the wait early).
+   */
+  async runOnce(options: { block?: boolean; signal?: AbortSignal } = {}): Promise<number> {
     const room = Math.min(this.deps.pool.room(), this.config.batchSize);
     if (room <= 0) return 0;
-    let entries = await this.deps.consumer.read(room);
+    let entries = await this.deps.broker.read(room);
     if (entries.length === 0 && options.block === true) {
       // A blocking read takes up to COUNT from each priority stream, so COUNT is the room shared among them. With
       // less room than streams, wait on a timer and read by priority again instead of risking an over-read.
       const perStream = Math.floor(room / PRIORITIES.length);
-      if (perStream >= 1) entries = await this.deps.consumer.readBlocking(perStream, this.config.blockMs);
-      else await delay(Math.min(this.config.blockMs, 100), this.controller.signal);
+      if (perStream >= 1) entries = await this.deps.broker.readBlocking(perStream, this.config.blockMs);
+      else await delay(Math.min(this.config.blockMs, 100), options.signal);
     }
     await this.process(entries);
     return entries.length;
@@ -99,7 +81,7 @@ export class StreamSource implements TaskSource {
   async reclaimStalled(): Promise<number> {
     const room = Math.min(this.deps.pool.room(), this.config.batchSize);
     if (room <= 0) return 0;
-    const { entries, deleted } = await this.deps.consumer.autoclaim(this.config.pendingIdleMs, room);
+    const { entries, deleted } = await this.deps.broker.autoclaim(this.config.pendingIdleMs, room);
     const now = new Date(this.deps.clock.now());
     for (const ref of deleted) {
       await deadLetterInsert(this.deps.store, {
@@ -111,7 +93,7 @@ export class StreamSource implements TaskSource {
         now,
       });
     }
-    await this.deps.consumer.ack(deleted);
+    await this.deps.broker.ack(deleted);
     if (entries.length > 0) {
       this.deps.metrics.autoclaim.inc(entries.length);
       this.deps.logger.info({ count: entries.length }, 'reclaimed stalled entries');
@@ -120,32 +102,23 @@ export class StreamSource implements TaskSource {
     return entries.length + deleted.length;
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    while (!signal.aborted) {
-      await this.deps.pool.whenRoom();
-      if (signal.aborted) break;
-      if (this.deps.pool.room() === 0) {
-        // The pool is closing (whenRoom resolves at once then): wait on a timer, never spin on resolved promises.
-        await delay(this.config.blockMs, signal);
-        continue;
-      }
-      try {
-        if (this.deps.clock.now() - this.lastAutoclaim >= Math.max(100, this.config.pendingIdleMs / 2)) {
-          this.lastAutoclaim = this.deps.clock.now();
-          await this.reclaimStalled();
-        }
-        await this.runOnce({ block: true });
-        failures = 0;
-        this.deps.streamHealth?.ok();
-      } catch (err) {
-        if (signal.aborted) break;
-        if (!isStoreError(err)) this.deps.streamHealth?.failed(err);
-        failures += 1;
-        if (failures === 1 || failures % 30 === 0) this.deps.logger.warn({ err }, 'stream read failed; retrying');
-        await delay(Math.min(200 * failures, 2000), signal);
-      }
+  protected async step(signal: AbortSignal): Promise<number> {
+    await this.deps.pool.whenRoom();
+    // A closing pool resolves whenRoom at once with no room: wait on a timer, never spin on resolved promises.
+    if (this.deps.pool.room() === 0) return this.config.blockMs;
+    const now = this.deps.clock.now();
+    if (now - this.lastAutoclaim >= Math.max(100, this.config.pendingIdleMs / 2)) {
+      this.lastAutoclaim = now;
+      await this.reclaimStalled();
     }
+    await this.runOnce({ block: true, signal });
+    this.deps.health.reportSuccess('reader');
+    return 0;
+  }
+
+  protected override onStepFailed(err: unknown, failures: number): void {
+    if (isQueueError(err)) this.deps.health.reportFailure('reader', err);
+    super.onStepFailed(err, failures);
   }
 
   /**
@@ -176,7 +149,7 @@ export class StreamSource implements TaskSource {
     if (byTask.size > 0) {
       const result = await slotClaimByIds(this.deps.store, {
         ids: [...byTask.keys()],
-        owner: this.config.owner,
+        workerId: this.config.workerId,
         leaseToken: randomUUID(),
         leaseMs: this.config.leaseMs,
         now,
@@ -186,19 +159,16 @@ export class StreamSource implements TaskSource {
           return source !== undefined && CHANNELS.has(source) ? source : 'periodic';
         },
       });
-      // Claims first: they are committed, so nothing may stand between them and the pool.
-      const rejected: ClaimedSlot[] = [];
-      for (const claim of result.claimed) {
+      // Claims first: they are committed, so nothing may stand between them and the pool. A claim the pool
+      // refuses (it filled between the read and the claim; reads are sized to its room, so it never should) is
+      // given back, and its entry stays pending until it is reclaimed: the row is due again either way.
+      const jobs = result.claimed.flatMap((claim) => {
         const [first, ...duplicates] = byTask.get(claim.task.id) ?? [];
         byTask.delete(claim.task.id);
         toAck.push(...duplicates);
-        if (first === undefined) continue;
-        const accepted = this.deps.pool.offer({
-          claim,
-          onRecorded: () => this.acks.submit(first),
-        });
-        if (!accepted) rejected.push(claim);
-      }
+        return first === undefined ? [] : [{ claim, onRecorded: () => this.acks.submit(first) }];
+      });
+      await this.deps.pool.offerAll(jobs);
       for (const id of result.missing) {
         const entry = byTask.get(id)?.[0];
         await deadLetterInsert(this.deps.store, {
@@ -211,10 +181,8 @@ export class StreamSource implements TaskSource {
         });
       }
       if (result.notAllowed.length > 0) await slotUnmarkQueued(this.deps.store, result.notAllowed);
-      // The pool filled between the read and the claim (it never should: reads are sized to its room).
-      if (rejected.length > 0) await leaseRelease(this.deps.store, { claims: rejected });
       for (const rest of byTask.values()) toAck.push(...rest);
     }
-    await this.deps.consumer.ack(toAck);
+    await this.deps.broker.ack(toAck);
   }
 }

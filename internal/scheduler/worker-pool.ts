@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../platform/metrics.js';
 import type { ClaimedSlot } from '../store/index.js';
+import type { Service } from '../platform/service.js';
 import type { Job } from './job.js';
 
 /** Why a running job was aborted when its lease was lost, or could not be renewed in time. */
@@ -20,18 +21,29 @@ export interface JobRunner {
   execute(job: Job, signal: AbortSignal, abandoned: AbortSignal): Promise<void>;
 }
 
+export interface WorkerPoolDeps {
+  runner: JobRunner;
+  /** Gives back the leases of claims the pool will not run (it is full, or stopping): their slots are due again. */
+  releaseClaims: (claims: readonly ClaimedSlot[]) => Promise<void>;
+  metrics: Metrics;
+  logger: Logger;
+}
+
 export interface WorkerPoolConfig {
-  /** Jobs executing at once. */
+  /** Jobs executing at once (APP_WORKER_POOL_SIZE). */
   size: number;
-  /** Jobs buffered beyond the executing ones. */
+  /** Jobs buffered beyond the executing ones (APP_QUEUE_CAPACITY). */
   capacity: number;
+  /** How long `stop()` waits for running jobs to finish and be recorded (APP_SHUTDOWN_TIMEOUT, ms). */
+  shutdownTimeoutMs: number;
 }
 
 /**
  * A fixed number of concurrent runs fed from a bounded, priority-ordered buffer. Sources ask for `room()` before
- * they fetch, so memory stays bounded: backpressure, not an unbounded queue.
+ * they fetch, so memory stays bounded: backpressure, not an unbounded queue. It is a {@link Service} without a loop
+ * of its own: it works when jobs are offered, and `stop()` drains it (G7).
  */
-export class WorkerPool {
+export class WorkerPool implements Service {
   /** Buffered jobs by priority, index 0 = priority 1. FIFO within a priority. */
   private readonly buffer: Job[][] = [[], [], [], [], []];
   private bufferedCount = 0;
@@ -41,31 +53,30 @@ export class WorkerPool {
   private accepting = true;
   /** Aborted when the shutdown deadline passes with runs still going. */
   private readonly abandon = new AbortController();
+  private stopping: Promise<void> | undefined;
+  /** Once stopped: how many buffered jobs were given back, and how many runs the deadline cut short. */
+  drained: { released: number; abandoned: number } | undefined;
 
   constructor(
-    private readonly deps: { runner: JobRunner; metrics: Metrics; logger: Logger },
+    private readonly deps: WorkerPoolDeps,
     private readonly config: WorkerPoolConfig,
   ) {
     deps.metrics.poolSize.set(config.size);
+  }
+
+  /** The pool accepts jobs from the moment it is built; `start()` is here for the service shape. */
+  start(): Promise<void> {
+    return Promise.resolve();
   }
 
   get active(): number {
     return this.running.size;
   }
 
-  get buffered(): number {
-    return this.bufferedCount;
-  }
-
   /** How many more jobs the pool accepts now. */
   room(): number {
     if (!this.accepting) return 0;
     return Math.max(0, this.config.size + this.config.capacity - this.running.size - this.bufferedCount);
-  }
-
-  /** Free workers right now (ignoring the buffer). */
-  freeWorkers(): number {
-    return Math.max(0, this.config.size - this.running.size);
   }
 
   /** Adds a job. Returns false when the pool is full or stopping; the caller must then give the claim back. */
@@ -78,6 +89,15 @@ export class WorkerPool {
     return true;
   }
 
+  /**
+   * Offers every job, and gives back the lease of each the pool refused (it filled up, or is stopping), so that
+   * its slot is due again at once. Returns how many were accepted.
+   */
+  async offerAll(jobs: readonly Job[]): Promise<number> {
+    const refused = jobs.filter((job) => !this.offer(job));
+    if (refused.length > 0) await this.deps.releaseClaims(refused.map((job) => job.claim));
+    return jobs.length - refused.length;
+  }
   /** Resolves when room() > 0 (at once if it already is), or when the pool stops accepting. */
   whenRoom(): Promise<void> {
     if (this.room() > 0 || !this.accepting) return Promise.resolve();
@@ -126,23 +146,32 @@ export class WorkerPool {
   }
 
   /**
-   * Stops taking jobs and gives back the buffered ones, then waits up to `timeoutMs` for the running ones to
-   * finish and be recorded. Returns the jobs given back and whether runs were still going at the deadline (they
-   * are aborted and left for recovery).
+   * Stops taking jobs and gives back the buffered ones, then waits up to the shutdown timeout for the running ones
+   * to finish and be recorded. Runs still going at the deadline are aborted and left for recovery. Idempotent.
    */
-  async stop(timeoutMs: number): Promise<{ released: Job[]; abandoned: number }> {
+  stop(): Promise<void> {
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
     this.accepting = false;
     const released = this.buffer.flatMap((lane) => lane.splice(0));
     this.bufferedCount = 0;
     this.wakeRoomWaiters();
-    const drained = await this.waitIdle(timeoutMs);
+    try {
+      await this.deps.releaseClaims(released.map((job) => job.claim));
+    } catch (err) {
+      this.deps.logger.warn({ err, count: released.length }, 'could not give back buffered claims; they expire');
+    }
+    const drained = await this.waitIdle(this.config.shutdownTimeoutMs);
     const abandoned = drained ? 0 : this.running.size;
     if (!drained) {
       const reason = new Error('shutdown timeout: left for recovery');
       this.abandon.abort(reason);
       for (const controller of this.running.values()) controller.abort(reason);
     }
-    return { released, abandoned };
+    this.drained = { released: released.length, abandoned };
   }
 
   private waitIdle(timeoutMs: number): Promise<boolean> {

@@ -1,6 +1,5 @@
 import type { Db } from './database.js';
-import { deleteSelectedIds } from './transaction.js';
-import { deadLetterFromRow, decodeCursor, pageOf } from './mappers.js';
+import { deadLetterFromRow, pageOf } from './mappers.js';
 import type { DeadLetter, DeadLetterReason, JsonObject, Page } from './types.js';
 
 export interface DeadLetterInsertParams {
@@ -37,12 +36,11 @@ export async function deadLetterList(
   conn: Db,
   params: { limit: number; cursor?: string | undefined; reason?: DeadLetterReason | undefined },
 ): Promise<Page<DeadLetter>> {
-  let query = conn.db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(params.limit + 1);
-  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (before !== undefined) query = query.where('id', '<', before);
-  if (params.reason !== undefined) query = query.where('reason', '=', params.reason);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, deadLetterFromRow);
+  const query = conn.db
+    .selectFrom('dead_letters')
+    .selectAll()
+    .$if(params.reason !== undefined, (qb) => qb.where('reason', '=', params.reason as DeadLetterReason));
+  return pageOf(query, { ...params, order: 'desc' }, deadLetterFromRow);
 }
 
 export async function deadLetterDelete(conn: Db, id: number): Promise<boolean> {
@@ -56,18 +54,6 @@ export async function deadLetterCount(conn: Db): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-/** Deletes up to `limit` dead letters created before `before`. Returns how many were deleted. */
-export async function deadLetterDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
-  const ids = await conn.db
-    .selectFrom('dead_letters')
-    .select('id')
-    .where('created_at', '<', params.before)
-    .orderBy('id', 'asc')
-    .limit(params.limit)
-    .execute();
-  return deleteSelectedIds(conn, 'dead_letters', ids);
 }
 
 export type DeadLetterReplay =

@@ -1,3 +1,5 @@
+import { CodedError } from '../platform/errors.js';
+
 /** What went wrong at the store, independent of the driver. */
 export type StoreErrorCode =
   /** A unique key was violated (duplicate idempotency key, duplicate attempt). */
@@ -12,19 +14,10 @@ export type StoreErrorCode =
   | 'internal';
 
 /** The one error type that leaves `internal/store`. Driver errors are translated at the driver boundary. */
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends CodedError<StoreErrorCode> {}
 
 export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
-  return err instanceof StoreError && (code === undefined || err.code === code);
+  return StoreError.is(err, code);
 }
 
 /**

@@ -14,7 +14,10 @@ export { decodeCursor } from './mappers.js';
 export type * from './types.js';
 export * from './slot-claim.js';
 export * from './slot-complete.js';
+export * from './slot-recovery.js';
+
 export * from './slot-queue.js';
 export * from './stats-repo.js';
 export * from './notification-repo.js';
 export * from './memory-repo.js';
+export { type RetainedTable, retentionDeleteBefore } from './retention.js';

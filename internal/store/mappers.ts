@@ -1,4 +1,6 @@
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type {
+  Database,
   DeadLetter,
   DeadLetterRow,
   JsonObject,
@@ -40,6 +42,7 @@ export function taskFromRow(row: TaskRow): Task {
   return {
     id: Number(row.id),
     name: row.name,
+    key: row.key ?? null,
     type: row.type,
     payload: parseJson<JsonObject>(row.payload) ?? {},
     schedule: scheduleOf(row),
@@ -92,17 +95,35 @@ export function deadLetterFromRow(row: DeadLetterRow): DeadLetter {
 }
 
 /**
+ * Fetches one page of `query` in id order (`desc`: newest first), starting after the cursor, with one row more
+ * than the limit: {@link pageOf} turns that row into the next cursor. An unknown cursor starts from the beginning.
+ */
+export async function pageOf<T extends keyof Database, R extends { id: number }, I extends { id: number }>(
+  query: SelectQueryBuilder<Database, T, R>,
+  params: { limit: number; cursor?: string | undefined; order: 'asc' | 'desc' },
+  toItem: (row: R) => I,
+): Promise<Page<I>> {
+  const from = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+  const rows = await query
+    .orderBy(sql.ref('id'), params.order)
+    .$if(from !== undefined, (qb) => qb.where(sql.ref('id'), params.order === 'asc' ? '>' : '<', from as number))
+    .limit(params.limit + 1)
+    .execute();
+  return pageFromRows(rows, params.limit, toItem);
+}
+
+/**
  * A page from rows fetched with `limit + 1`: the extra row only says that another page exists, and the cursor is
  * the id of the last item returned.
  */
-export function pageOf<R, T extends { id: number }>(rows: readonly R[], limit: number, toItem: (row: R) => T): Page<T> {
+function pageFromRows<R, T extends { id: number }>(rows: readonly R[], limit: number, toItem: (row: R) => T): Page<T> {
   const items = rows.slice(0, limit).map(toItem);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.id) : null };
 }
 
 /** Cursors are opaque to clients: base64url of the last id seen. */
-export function encodeCursor(id: number): string {
+function encodeCursor(id: number): string {
   return Buffer.from(String(id), 'utf8').toString('base64url');
 }
 

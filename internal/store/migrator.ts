@@ -34,7 +34,7 @@ async function runStatements(db: AnyKysely, text: string): Promise<void> {
 }
 
 /** Splits a file on semicolons that end a line, dropping comment-only chunks. */
-export function splitStatements(text: string): string[] {
+function splitStatements(text: string): string[] {
   return text
     .split(/;\s*$/m)
     .map((chunk) =>

@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
-import { decodeCursor, pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
-import { deleteSelectedIds, withTransaction } from './transaction.js';
+import { pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
+import { lockAndSet, withClaimTransaction } from './locking.js';
+import { withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
 /**
@@ -47,13 +48,16 @@ export interface ClaimedNotification {
   attempt: number;
 }
 
-/** Claims up to `limit` due notifications for `leaseMs`. */
+/**
+ * Claims up to `limit` due notifications for `leaseMs`. Like the run claims, it scans with SKIP LOCKED at READ
+ * COMMITTED, so that it locks only the rows it takes and no gaps (see `withClaimTransaction`).
+ */
 export async function notificationClaimDue(
   conn: Db,
   params: { now: Date; limit: number; leaseMs: number },
 ): Promise<ClaimedNotification[]> {
-  return withTransaction(conn, async (trx) => {
-    let query = trx.db
+  return withClaimTransaction(conn, async (trx) => {
+    const query = trx.db
       .selectFrom('notifications')
       .select(['id', 'task_id', 'url', 'body', 'attempts'])
       .where('status', '=', 'pending')
@@ -61,18 +65,7 @@ export async function notificationClaimDue(
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', params.now)]))
       .orderBy('next_attempt_at', 'asc')
       .limit(params.limit);
-    if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
-    const rows = await query.execute();
-    if (rows.length === 0) return [];
-    await trx.db
-      .updateTable('notifications')
-      .set({ lease_until: new Date(params.now.getTime() + params.leaseMs) })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
+    const rows = await lockAndSet(trx, 'notifications', query, { lease_until: new Date(params.now.getTime() + params.leaseMs) });
     return rows.map((r) => ({
       id: Number(r.id),
       taskId: Number(r.task_id),
@@ -132,30 +125,14 @@ export async function notificationListByTask(
   conn: Db,
   params: { taskId: number; limit: number; cursor?: string | undefined },
 ): Promise<Page<Notification>> {
-  let query = conn.db
-    .selectFrom('notifications')
-    .selectAll()
-    .where('task_id', '=', params.taskId)
-    .orderBy('id', 'desc')
-    .limit(params.limit + 1);
-  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (before !== undefined) query = query.where('id', '<', before);
-  const rows = await query.execute();
-  const page = rows.slice(0, params.limit);
+  const query = conn.db.selectFrom('notifications').selectAll().where('task_id', '=', params.taskId);
+  const page = await pageOf(query, { ...params, order: 'desc' }, (row) => ({ ...row, id: Number(row.id) }));
+  const ids = page.items.map((row) => row.id);
   const attempts =
-    page.length === 0
+    ids.length === 0
       ? []
-      : await conn.db
-          .selectFrom('notification_attempts')
-          .selectAll()
-          .where(
-            'notification_id',
-            'in',
-            page.map((r) => r.id),
-          )
-          .orderBy('attempt', 'asc')
-          .execute();
-  return pageOf(rows, params.limit, (row): Notification => ({
+      : await conn.db.selectFrom('notification_attempts').selectAll().where('notification_id', 'in', ids).orderBy('attempt', 'asc').execute();
+  const items = page.items.map((row): Notification => ({
     id: Number(row.id),
     taskId: Number(row.task_id),
     runId: row.run_id === null ? null : Number(row.run_id),
@@ -177,17 +154,6 @@ export async function notificationListByTask(
     createdAt: toDate(row.created_at),
     deliveredAt: toDateOrNull(row.delivered_at),
   }));
+  return { items, nextCursor: page.nextCursor };
 }
 
-/** Deletes up to `limit` finished notifications created before `before` (their attempts go by cascade). */
-export async function notificationDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
-  const ids = await conn.db
-    .selectFrom('notifications')
-    .select('id')
-    .where('created_at', '<', params.before)
-    .where('status', '!=', 'pending')
-    .orderBy('id', 'asc')
-    .limit(params.limit)
-    .execute();
-  return deleteSelectedIds(conn, 'notifications', ids);
-}

@@ -1,7 +1,11 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { deleteSelectedIds } from './transaction.js';
-import { decodeCursor, pageOf, runFromRow } from './mappers.js';
+import { pageOf, runFromRow } from './mappers.js';
+import type { ClaimedSlot } from './slot-claim.js';
+import { caseById } from './sql-case.js';
 import type { Page, TaskRun } from './types.js';
+
+/** The run history: one row per attempt in `task_runs`, written when an attempt starts and when it ends. */
 
 export interface RunListByTaskParams {
   taskId: number;
@@ -11,16 +15,8 @@ export interface RunListByTaskParams {
 
 /** A task's runs, newest first. */
 export async function runListByTask(conn: Db, params: RunListByTaskParams): Promise<Page<TaskRun>> {
-  let query = conn.db
-    .selectFrom('task_runs')
-    .selectAll()
-    .where('task_id', '=', params.taskId)
-    .orderBy('id', 'desc')
-    .limit(params.limit + 1);
-  const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (before !== undefined) query = query.where('id', '<', before);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, runFromRow);
+  const query = conn.db.selectFrom('task_runs').selectAll().where('task_id', '=', params.taskId);
+  return pageOf(query, { ...params, order: 'desc' }, runFromRow);
 }
 
 /** Every run of a task in one slot, oldest attempt first. */
@@ -35,15 +31,75 @@ export async function runListBySlot(conn: Db, params: { taskId: number; slot: Da
   return rows.map(runFromRow);
 }
 
-/** Deletes up to `limit` finished runs that started before `before`. Returns how many were deleted. */
-export async function runDeleteBefore(conn: Db, params: { before: Date; limit: number }): Promise<number> {
-  const ids = await conn.db
-    .selectFrom('task_runs')
-    .select('id')
-    .where('started_at', '<', params.before)
-    .where('status', '!=', 'running')
-    .orderBy('id', 'asc')
-    .limit(params.limit)
-    .execute();
-  return deleteSelectedIds(conn, 'task_runs', ids);
+/**
+ * Records the start of attempts, only while each claim's lease still holds: a claim that waited in a buffer past
+ * its lease (recovery may have handed the slot on) must not start. One INSERT … SELECT writes every run row,
+ * fenced by (id, lease_token); the unique (task, slot, attempt) key keeps it to one row per attempt, so trying a
+ * start again (after a lost answer) writes nothing new and answers the same run. Returns the run id of each claim
+ * whose lease holds; a claim missing from the answer must not run.
+ */
+export async function runStartMany(
+  conn: Db,
+  params: { claims: readonly ClaimedSlot[]; workerId: string; now: Date },
+): Promise<Map<ClaimedSlot, number>> {
+  const started = new Map<ClaimedSlot, number>();
+  // A task appears at most once per statement (its CASE arms are keyed by task id); a second claim of the same task
+  // (an expired one still buffered beside its successor) goes in a statement of its own.
+  let rest = [...params.claims];
+  while (rest.length > 0) {
+    const batch = new Map<number, ClaimedSlot>();
+    const later: ClaimedSlot[] = [];
+    for (const claim of rest) {
+      if (batch.has(claim.task.id)) later.push(claim);
+      else batch.set(claim.task.id, claim);
+    }
+    rest = later;
+    const claims = [...batch.values()];
+    const ids = [...batch.keys()];
+    let insert = conn.db
+      .insertInto('task_runs')
+      .columns(['task_id', 'slot', 'attempt', 'source', 'status', 'started_at', 'worker'])
+      .expression((eb) =>
+        eb
+          .selectFrom('tasks')
+          .select([
+            'id',
+            // While a lease holds, the row's slot and attempt are the claim's: nothing else moves them.
+            'next_run_at',
+            'attempts',
+            caseById('id', claims.map((c) => [c.task.id, c.source])).as('source'),
+            eb.val('running').as('status'),
+            eb.val(params.now).as('started_at'),
+            eb.val(params.workerId).as('worker'),
+          ])
+          .where('id', 'in', ids)
+          .where('lease_token', '=', caseById('id', claims.map((c) => [c.task.id, c.leaseToken]))),
+      );
+    insert =
+      conn.dialect === 'mysql'
+        ? insert.onDuplicateKeyUpdate({ attempt: sql<number>`task_runs.attempt` })
+        : insert.onConflict((oc) => oc.doNothing());
+    await insert.execute();
+    // Read back the run row of each claim's attempt while its lease still holds: the row this statement wrote, or
+    // the one an earlier try of the same start wrote before its answer was lost. A claim whose lease is gone finds
+    // nothing, whatever else this process started in the same millisecond.
+    const rows = await conn.db
+      .selectFrom('task_runs as r')
+      .innerJoin('tasks as t', (join) =>
+        join.onRef('t.id', '=', 'r.task_id').onRef('t.next_run_at', '=', 'r.slot').onRef('t.attempts', '=', 'r.attempt'),
+      )
+      .select(['r.id', 'r.task_id'])
+      // The whole unique key of each attempt, so that the lookup never walks a task's run history.
+      .where((eb) =>
+        eb.or(claims.map((c) => eb.and([eb('r.task_id', '=', c.task.id), eb('r.slot', '=', c.slot), eb('r.attempt', '=', c.attempt)]))),
+      )
+      .where('t.lease_token', '=', caseById('t.id', claims.map((c) => [c.task.id, c.leaseToken])))
+      .where('r.worker', '=', params.workerId)
+      .execute();
+    for (const row of rows) {
+      const claim = batch.get(Number(row.task_id));
+      if (claim !== undefined) started.set(claim, Number(row.id));
+    }
+  }
+  return started;
 }

@@ -1,23 +1,12 @@
-import { type ExpressionBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Db } from './database.js';
 import { taskFromRow } from './mappers.js';
-import { withTransaction } from './transaction.js';
+import { lockRows, withClaimTransaction } from './locking.js';
 import type { Database, RunSource, Task, TaskRow } from './types.js';
 
 /**
- * The slot state machine, kept on the task row so that every transition is one conditional UPDATE:
- *
- *            due (run_after <= now, no lease)
- *   idle ──────────────────────────────────────► claimed (lease_token, lease_expires_at, attempts + 1)
- *    ▲  ▲                                           │
- *    │  │ succeeded / attempts used up: next slot   │ attempt ends
- *    │  └───────────────────────────────────────────┤
- *    │     failed with attempts left: run_after =   │
- *    └──── now + backoff, pending_source = retry ◄──┘
- *          lease expired (executor died): recovery marks the attempt failed and frees the slot the same way
- *
- * Every transition out of "claimed" is fenced by (id, lease_token), so a process whose lease was taken over can
- * never record an outcome, and a slot has exactly one.
+ * Claims: how a due slot becomes leased by one process. The slot state machine is drawn once, in this package's
+ * README; every transition out of `leased` is fenced by (id, lease_token).
  */
 
 /** A slot this process now holds the lease of. */
@@ -32,8 +21,8 @@ export interface ClaimedSlot {
 }
 
 export interface ClaimParams {
-  /** This process's worker id; heartbeats extend every lease it owns. */
-  owner: string;
+  /** This process's worker id, stored as the lease owner; heartbeats extend every lease it owns. */
+  workerId: string;
   leaseToken: string;
   leaseMs: number;
   now: Date;
@@ -58,6 +47,7 @@ export async function slotClaimDue(
         .orderBy('priority', 'desc')
         .orderBy('run_after', 'asc')
         .limit(params.limit),
+      'skip-locked',
     );
     return leaseRows(trx, rows, params, () => params.channel);
   });
@@ -91,7 +81,7 @@ export async function slotClaimByIds(
       .where((eb) => typeFilter(eb, params.typePatterns))
       .orderBy('id', 'asc');
   const first = await withClaimTransaction(conn, async (trx) => {
-    const rows = await lockRows(trx, claimable(trx, ids));
+    const rows = await lockRows(trx, claimable(trx, ids), 'skip-locked');
     const claimed = await leaseRows(trx, rows, params, params.channelOf);
     const rest = ids.filter((id) => !claimed.some((c) => c.task.id === id));
     const existing =
@@ -117,7 +107,7 @@ export async function slotClaimByIds(
       const free = await claimable(conn, candidates).execute();
       if (free.length > 0) {
         const late = await withClaimTransaction(conn, async (trx) => {
-          const rows = await claimable(trx, free.map((r) => Number(r.id))).forUpdate().execute();
+          const rows = await lockRows(trx, claimable(trx, free.map((r) => Number(r.id))), 'wait');
           return leaseRows(trx, rows, params, params.channelOf);
         });
         claimed.push(...late);
@@ -127,27 +117,6 @@ export async function slotClaimByIds(
     }
   }
   return { claimed, missing, notAllowed };
-}
-
-async function lockRows(trx: Db, query: SelectQueryBuilder<Database, 'tasks', TaskRow>) {
-  // SQLite has no row locks: BEGIN IMMEDIATE already serialises writers, which is its SKIP LOCKED.
-  return trx.dialect === 'mysql' ? query.forUpdate().skipLocked().execute() : query.execute();
-}
-
-/**
- * A transaction for the scans that lock with SKIP LOCKED (claims, queue marks, recovery). On MySQL it runs at
- * READ COMMITTED: under REPEATABLE READ, InnoDB keeps the lock of every row a scan passes, matching or not, and
- * of the gaps between them. A publisher scanning the due range would then hold rows it does not publish (a task
- * the API has just queued), a consumer claiming that task at the same moment would skip it and acknowledge its
- * entry as a duplicate, and the slot would wait for its queue mark to expire; and the gap locks made inserts of
- * new tasks deadlock with the scans. READ COMMITTED keeps only the locks of matching rows and takes no gap locks.
- */
-export function withClaimTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  if (conn.dialect !== 'mysql') return withTransaction(conn, fn);
-  return conn.db
-    .transaction()
-    .setIsolationLevel('read committed')
-    .execute((trx) => fn({ db: trx, dialect: conn.dialect }));
 }
 
 /**
@@ -164,7 +133,7 @@ async function leaseRows(
   if (rows.length === 0) return [];
   const lease = {
     lease_token: params.leaseToken,
-    lease_owner: params.owner,
+    lease_owner: params.workerId,
     lease_expires_at: new Date(params.now.getTime() + params.leaseMs),
     queued_until: null,
   };
@@ -211,7 +180,7 @@ function typeFilter(eb: ExpressionBuilder<Database, 'tasks'>, patterns: readonly
 }
 
 /** Whether a type matches one of the globs; the JavaScript twin of {@link typeFilter}. */
-export function matchesAny(type: string, patterns: readonly string[]): boolean {
+function matchesAny(type: string, patterns: readonly string[]): boolean {
   return patterns.some((glob) => {
     const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     return re.test(type);
@@ -225,7 +194,7 @@ export function matchesAny(type: string, patterns: readonly string[]): boolean {
  */
 export async function leaseHeartbeat(
   conn: Db,
-  params: { owner: string; taskIds: readonly number[]; leaseMs: number; now: Date },
+  params: { workerId: string; taskIds: readonly number[]; leaseMs: number; now: Date },
 ): Promise<Map<number, string>> {
   if (params.taskIds.length === 0) return new Map();
   const ids = [...new Set(params.taskIds)].sort((a, b) => a - b);
@@ -233,14 +202,14 @@ export async function leaseHeartbeat(
     .updateTable('tasks')
     .set({ lease_expires_at: new Date(params.now.getTime() + params.leaseMs) })
     .where('id', 'in', ids)
-    .where('lease_owner', '=', params.owner)
+    .where('lease_owner', '=', params.workerId)
     .where('lease_token', 'is not', null)
     .execute();
   const held = await conn.db
     .selectFrom('tasks')
     .select(['id', 'lease_token'])
     .where('id', 'in', ids)
-    .where('lease_owner', '=', params.owner)
+    .where('lease_owner', '=', params.workerId)
     .where('lease_token', 'is not', null)
     .execute();
   return new Map(held.map((r) => [Number(r.id), String(r.lease_token)]));

@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
-import { dueUnleased, withClaimTransaction } from './slot-claim.js';
+import { lockAndSet, lockRows, withClaimTransaction } from './locking.js';
 import { taskFromRow, toDate } from './mappers.js';
+import { dueUnleased } from './slot-claim.js';
 import { withTransaction } from './transaction.js';
 import type { RunSource, Task } from './types.js';
 
@@ -38,7 +39,7 @@ export async function slotMarkQueued(
 ): Promise<DueForPublish[]> {
   const { after } = params;
   return withClaimTransaction(conn, async (trx) => {
-    let query = trx.db
+    const query = trx.db
       .selectFrom('tasks')
       .select(['id', 'priority', 'next_run_at', 'run_after', 'pending_source'])
       .where((eb) => dueUnleased(eb, params.now))
@@ -59,18 +60,7 @@ export async function slotMarkQueued(
       .orderBy('run_after', 'asc')
       .orderBy('id', 'asc')
       .limit(params.limit);
-    if (trx.dialect === 'mysql') query = query.forUpdate().skipLocked();
-    const rows = await query.execute();
-    if (rows.length === 0) return [];
-    await trx.db
-      .updateTable('tasks')
-      .set({ queued_until: new Date(params.now.getTime() + params.queueMarkMs) })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
+    const rows = await lockAndSet(trx, 'tasks', query, { queued_until: new Date(params.now.getTime() + params.queueMarkMs) });
     return rows.map((r) => ({
       id: Number(r.id),
       priority: Number(r.priority),
@@ -103,9 +93,7 @@ export async function slotRunNowIn(
   trx: Db,
   params: { id: number; now: Date; queuedUntil: Date | null },
 ): Promise<Task | undefined> {
-  let query = trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id);
-  if (trx.dialect === 'mysql') query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+  const [row] = await lockRows(trx, trx.db.selectFrom('tasks').selectAll().where('id', '=', params.id), 'wait');
   if (row === undefined) return undefined;
   if (row.status !== 'running') return taskFromRow(row);
   // A running slot keeps its place; a slot waiting for a retry keeps its slot and attempts (run now only brings

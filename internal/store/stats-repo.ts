@@ -8,8 +8,8 @@ export interface TaskCounts {
   tasks: number;
   /** Due now and not yet started (status running, not leased). */
   pending: number;
-  /** Slots being run now (leased). */
-  running: number;
+  /** Slots held by a process now (leased): being run, or about to be. */
+  leased: number;
   paused: number;
   /** Attempts by how they ended, over the kept run history. */
   succeeded: number;
@@ -25,7 +25,7 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
       'type',
       sql<number>`COUNT(*)`.as('tasks'),
       sql<number>`SUM(CASE WHEN status = 'paused' THEN 1 ELSE 0 END)`.as('paused'),
-      sql<number>`SUM(CASE WHEN lease_token IS NOT NULL THEN 1 ELSE 0 END)`.as('running'),
+      sql<number>`SUM(CASE WHEN lease_token IS NOT NULL THEN 1 ELSE 0 END)`.as('leased'),
       sql<number>`SUM(CASE WHEN status = 'running' AND lease_token IS NULL AND run_after <= ${params.now} THEN 1 ELSE 0 END)`.as('pending'),
     ])
     .groupBy('type')
@@ -41,7 +41,7 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
   const entry = (type: string) => {
     let counts = out.get(type);
     if (counts === undefined) {
-      counts = { tasks: 0, pending: 0, running: 0, paused: 0, succeeded: 0, failed: 0, timedOut: 0 };
+      counts = { tasks: 0, pending: 0, leased: 0, paused: 0, succeeded: 0, failed: 0, timedOut: 0 };
       out.set(type, counts);
     }
     return counts;
@@ -50,7 +50,7 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
     Object.assign(entry(row.type), {
       tasks: Number(row.tasks),
       pending: Number(row.pending),
-      running: Number(row.running),
+      leased: Number(row.leased),
       paused: Number(row.paused),
     });
   }
@@ -63,10 +63,10 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
   return out;
 }
 
-/** What polling mode has to do: due slots not yet started, slots running, and the oldest due time. */
+/** What polling mode has to do: due slots not yet started, slots leased, and the oldest due time. */
 export interface DueView {
   due: number;
-  running: number;
+  leased: number;
   oldestDueAt: Date | null;
 }
 
@@ -75,9 +75,9 @@ export async function statsDue(conn: Db, params: { now: Date }): Promise<DueView
     .selectFrom('tasks')
     .select([
       sql<number>`SUM(CASE WHEN status = 'running' AND lease_token IS NULL AND run_after <= ${params.now} THEN 1 ELSE 0 END)`.as('due'),
-      sql<number>`SUM(CASE WHEN lease_token IS NOT NULL THEN 1 ELSE 0 END)`.as('running'),
+      sql<number>`SUM(CASE WHEN lease_token IS NOT NULL THEN 1 ELSE 0 END)`.as('leased'),
       sql<Date | string | null>`MIN(CASE WHEN status = 'running' AND lease_token IS NULL AND run_after <= ${params.now} THEN run_after END)`.as('oldest'),
     ])
     .executeTakeFirstOrThrow();
-  return { due: Number(row.due ?? 0), running: Number(row.running ?? 0), oldestDueAt: toDateOrNull(row.oldest) };
+  return { due: Number(row.due ?? 0), leased: Number(row.leased ?? 0), oldestDueAt: toDateOrNull(row.oldest) };
 }

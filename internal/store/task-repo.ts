@@ -1,19 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { withTransaction } from './transaction.js';
-import { decodeCursor, pageOf, scheduleColumns, taskFromRow } from './mappers.js';
-import type { JsonObject, Page, Schedule, Task, TaskRowUpdate, TaskStatus } from './types.js';
+import { pageOf, scheduleColumns, taskFromRow } from './mappers.js';
+import type { JsonObject, Page, Schedule, Task, TaskDefinition, TaskRowUpdate, TaskStatus } from './types.js';
 
-export interface TaskInsertParams {
-  name: string;
-  type: string;
-  payload: JsonObject;
-  schedule: Schedule;
-  priority: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  status: TaskStatus;
-  notify: JsonObject | null;
+export interface TaskInsertParams extends Omit<TaskDefinition, 'key'> {
+  /** The owner's stable name; a key another task has raises StoreError('conflict'). Default none. */
+  key?: string | null | undefined;
   /** The first slot. */
   nextRunAt: Date;
   /** Set when the caller is about to publish the task, so that the periodic publisher does not publish it too. */
@@ -23,7 +16,7 @@ export interface TaskInsertParams {
   now: Date;
 }
 
-/** Inserts a task; a duplicate idempotency key raises StoreError('conflict'). */
+/** Inserts a task; a duplicate idempotency key or task key raises StoreError('conflict'). */
 export async function taskInsert(conn: Db, params: TaskInsertParams): Promise<Task> {
   const result = await conn.db.insertInto('tasks').values(taskRowOf(params)).executeTakeFirstOrThrow();
   return insertedTask(params, Number(result.insertId));
@@ -70,6 +63,7 @@ function hasConsecutiveIds(conn: Db): Promise<boolean> {
 function taskRowOf(params: TaskInsertParams) {
   return {
     name: params.name,
+    key: params.key ?? null,
     type: params.type,
     payload: JSON.stringify(params.payload),
     ...scheduleColumns(params.schedule),
@@ -93,6 +87,7 @@ function insertedTask(params: TaskInsertParams, id: number): Task {
   return {
     id,
     name: params.name,
+    key: params.key ?? null,
     type: params.type,
     payload: params.payload,
     schedule: params.schedule,
@@ -120,6 +115,12 @@ export async function taskGetById(conn: Db, id: number): Promise<Task | undefine
   return row === undefined ? undefined : taskFromRow(row);
 }
 
+/** The task with this key, if any. */
+export async function taskGetByKey(conn: Db, key: string): Promise<Task | undefined> {
+  const row = await conn.db.selectFrom('tasks').selectAll().where('key', '=', key).executeTakeFirst();
+  return row === undefined ? undefined : taskFromRow(row);
+}
+
 /** The task created with an idempotency key, with the hash of the request that created it. */
 export async function taskGetByIdempotencyKey(
   conn: Db,
@@ -132,25 +133,29 @@ export async function taskGetByIdempotencyKey(
 export interface TaskListParams {
   status?: TaskStatus | undefined;
   type?: string | undefined;
+  /** Only the task with this key (a page of at most one). */
+  key?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
 
 /** Tasks in id order, filtered, one page at a time. An unknown cursor starts from the beginning. */
 export async function taskList(conn: Db, params: TaskListParams): Promise<Page<Task>> {
-  let query = conn.db.selectFrom('tasks').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
-  if (params.status !== undefined) query = query.where('status', '=', params.status);
-  if (params.type !== undefined) query = query.where('type', '=', params.type);
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (after !== undefined) query = query.where('id', '>', after);
-  const rows = await query.execute();
-  return pageOf(rows, params.limit, taskFromRow);
+  const query = conn.db
+    .selectFrom('tasks')
+    .selectAll()
+    .$if(params.status !== undefined, (qb) => qb.where('status', '=', params.status as TaskStatus))
+    .$if(params.type !== undefined, (qb) => qb.where('type', '=', params.type as string))
+    .$if(params.key !== undefined, (qb) => qb.where('key', '=', params.key as string));
+  return pageOf(query, { ...params, order: 'asc' }, taskFromRow);
 }
 
 export interface TaskUpdateParams {
   id: number;
   changes: {
     name?: string | undefined;
+    /** A new key, or null to remove it; a key another task has raises StoreError('conflict'). */
+    key?: string | null | undefined;
     type?: string | undefined;
     payload?: JsonObject | undefined;
     schedule?: Schedule | undefined;
@@ -173,6 +178,7 @@ export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Ta
   const { changes } = params;
   const set: TaskRowUpdate = { updated_at: params.now };
   if (changes.name !== undefined) set.name = changes.name;
+  if (changes.key !== undefined) set.key = changes.key;
   if (changes.type !== undefined) set.type = changes.type;
   if (changes.payload !== undefined) set.payload = JSON.stringify(changes.payload);
   if (changes.schedule !== undefined) Object.assign(set, scheduleColumns(changes.schedule));
@@ -211,21 +217,21 @@ export async function taskDelete(conn: Db, id: number): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-/** Whether `worker` holds the task's lease now, or has already run an attempt of it. */
-export async function taskTakenBy(conn: Db, params: { id: number; worker: string }): Promise<boolean> {
+/** Whether `workerId` holds the task's lease now, or has already run an attempt of it. */
+export async function taskTakenBy(conn: Db, params: { id: number; workerId: string }): Promise<boolean> {
   const row = await conn.db
     .selectFrom('tasks')
     .select('id')
     .where('id', '=', params.id)
     .where((eb) =>
       eb.or([
-        eb('lease_owner', '=', params.worker),
+        eb('lease_owner', '=', params.workerId),
         eb.exists(
           eb
             .selectFrom('task_runs')
             .select('task_runs.id')
             .whereRef('task_runs.task_id', '=', 'tasks.id')
-            .where('task_runs.worker', '=', params.worker),
+            .where('task_runs.worker', '=', params.workerId),
         ),
       ]),
     )

@@ -19,23 +19,3 @@ export async function retryOnBusy<T>(fn: () => Promise<T>, attempts = 3): Promis
     }
   }
 }
-
-/** The tables retention trims in batches. */
-type RetainedTable = 'task_runs' | 'dead_letters' | 'notifications';
-
-/**
- * Deletes the rows a retention query selected (at most one batch of ids). Selecting first and deleting by primary
- * key keeps each statement small and its locks on exactly those rows. Returns how many were deleted.
- */
-export async function deleteSelectedIds(conn: Db, table: RetainedTable, rows: readonly { id: number }[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const result = await conn.db
-    .deleteFrom(table)
-    .where(
-      'id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}

@@ -1,9 +1,11 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Selectable, Updateable } from 'kysely';
 
 /** Row shapes as kysely sees them. Times are Date on MySQL and ISO strings on SQLite; mappers read both. */
 export interface TasksTable {
   id: Generated<number>;
   name: string;
+  /** The owner's stable name for the task (what `vigil apply` matches on); unique when set. */
+  key: string | null;
   type: string;
   /** JSON text. */
   payload: string;
@@ -116,7 +118,6 @@ export interface Database {
 export type NotificationStatus = 'pending' | 'delivered' | 'failed';
 
 export type TaskRow = Selectable<TasksTable>;
-export type NewTaskRow = Insertable<TasksTable>;
 export type TaskRowUpdate = Updateable<TasksTable>;
 export type TaskRunRow = Selectable<TaskRunsTable>;
 export type DeadLetterRow = Selectable<DeadLettersTable>;
@@ -141,6 +142,8 @@ export type JsonObject = { [key: string]: unknown };
 export interface Task {
   id: number;
   name: string;
+  /** The owner's stable name for the task, unique when set; null when it has none. */
+  key: string | null;
   type: string;
   payload: JsonObject;
   schedule: Schedule;
@@ -162,6 +165,12 @@ export interface Task {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What defines a task, as its owner sets it: the fields of a create, in the store's vocabulary. */
+export type TaskDefinition = Pick<
+  Task,
+  'name' | 'key' | 'type' | 'payload' | 'schedule' | 'priority' | 'timeoutMs' | 'maxAttempts' | 'status' | 'notify'
+>;
 
 export interface TaskRun {
   id: number;

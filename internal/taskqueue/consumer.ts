@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type StreamEntry, parseEntry } from './entry.js';
 import type { QueueKeys } from './keys.js';
-import { READ_BY_PRIORITY_SCRIPT } from './read-by-priority.script.js';
+import { withScripts } from './scripts.js';
 
 type RawEntry = [id: string, fields: string[] | null];
 type RawReply = [stream: string, entries: RawEntry[]][] | null;
@@ -49,8 +49,7 @@ export class StreamConsumer {
     if (max <= 0) return [];
     const reply = await this.withGroups(
       () =>
-        this.deps.redis.eval(
-          READ_BY_PRIORITY_SCRIPT,
+        withScripts(this.deps.redis).vigilReadByPriority(
           this.deps.keys.streams().length,
           ...this.deps.keys.streams(),
           this.deps.group,

@@ -1,7 +1,11 @@
-/** Redis Streams: the only package that talks to Redis. */
-export { type Redis, connectInBackground, createRedis, redisAnswers, type RedisOptions } from './redis-client.js';
-export { PRIORITIES, QueueKeys, clampPriority } from './keys.js';
+/** Redis Streams: the only package that talks to Redis (ioredis never leaves it, not even as a type). */
+export { RedisQueue, type RedisQueueOptions } from './redis-queue.js';
+
+export type { RedisState } from './redis-health.js';
+export { QueueError, type QueueErrorCode, isQueueError } from './errors.js';
+export { PRIORITIES, QueueKeys } from './keys.js';
 export { type StreamEntry, type TaskMessage, parseEntry } from './entry.js';
 export { type PublishItem, TaskProducer } from './producer.js';
-export { type ConsumerDeps, type EntryRef, StreamConsumer } from './consumer.js';
+export { type EntryRef, StreamConsumer } from './consumer.js';
 export { type ConsumerInfo, StreamAdmin, type StreamStats } from './stream-admin.js';
+export type { SharedRateLimitVerdict } from './rate-limiter.js';

@@ -28,6 +28,11 @@ export class QueueKeys {
     return `${this.tag}:probe`;
   }
 
+  /** The prefix of the API rate limiter's counters, for example `{vigil:task:queue}:ratelimit`. */
+  rateLimitPrefix(): string {
+    return `${this.tag}:ratelimit`;
+  }
+
   /** The priority a stream key belongs to. */
   priorityOf(streamKey: string): number {
     const match = /:p([1-5])$/.exec(streamKey);
@@ -35,6 +40,6 @@ export class QueueKeys {
   }
 }
 
-export function clampPriority(priority: number): Priority {
+function clampPriority(priority: number): Priority {
   return Math.min(5, Math.max(1, Math.round(priority))) as Priority;
 }

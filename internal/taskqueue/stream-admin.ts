@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
-import { TRIM_STREAMS_SCRIPT } from './trim-streams.script.js';
+import { withScripts } from './scripts.js';
 
 export interface ConsumerInfo {
   name: string;
@@ -73,7 +73,7 @@ export class StreamAdmin {
   /** Trims every stream without removing an entry that is pending or unread (see the script). */
   async trim(): Promise<number> {
     const streams = this.deps.keys.streams();
-    return Number(await this.deps.redis.eval(TRIM_STREAMS_SCRIPT, streams.length, ...streams));
+    return Number(await withScripts(this.deps.redis).vigilTrimStreams(streams.length, ...streams));
   }
 
   /**

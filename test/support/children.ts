@@ -90,6 +90,8 @@ export function childEnv(
     APP_RETRY_MAX_DELAY: '500ms',
     APP_HTTP_ADDR: '127.0.0.1:0',
     APP_LOG_LEVEL: 'info',
+    // Tests send bursts of requests from one address; the rate limit has tests of its own that turn it on.
+    APP_RATE_LIMIT: 'off',
     ...extra,
   };
 }

@@ -5,7 +5,7 @@ import type { Store } from '../../internal/store/index.js';
 /** A `/queue` source with no Redis: the polling view, with the default thresholds. */
 export function pollingQueueSource(store: Store, clock: Clock): QueueInspector {
   return new QueueInspector(
-    { store, admin: undefined, redis: undefined, clock, mode: () => 'db_polling', streamsEnabled: false },
+    { store, queue: undefined, clock, mode: () => 'db_polling', streamsEnabled: false },
     { degradedAgeMs: 60_000, unhealthyAgeMs: 300_000, degradedBacklog: 1000, unhealthyBacklog: 10_000 },
   );
 }

@@ -32,6 +32,8 @@ export async function startTestApp(options: TestAppOptions): Promise<{ app: App;
     APP_SHUTDOWN_TIMEOUT: '5s',
     APP_RETRY_BASE_DELAY: '50ms',
     APP_RETRY_MAX_DELAY: '200ms',
+    // Tests send bursts of requests from one address; the rate limit has tests of its own that turn it on.
+    APP_RATE_LIMIT: 'off',
     ...options.storeEnv,
     ...(options.stream === undefined ? {} : { REDIS_ADDR: options.redisAddr ?? REDIS_ADDR, APP_TASK_QUEUE_STREAM: options.stream }),
     ...options.env,

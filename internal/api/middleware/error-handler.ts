@@ -10,11 +10,13 @@ const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, number>> = {
   invalid_json: 400,
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   store_unavailable: 503,
   internal: 500,
 };
@@ -35,7 +37,8 @@ export function errorHandler(): ErrorRequestHandler {
     const apiError = toApiError(err);
     const status = STATUS_BY_CODE[apiError.code];
     if (status >= 500) res.err = toError(err);
-    if (apiError.code === 'store_unavailable') res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
+    if (apiError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
+    else if (apiError.code === 'store_unavailable') res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
     if (apiError.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
     res.status(status).json(errorBody(apiError.code, apiError.message, apiError.fields));
   };

@@ -34,6 +34,8 @@ export function requestLog(logger: Logger): RequestHandler {
       logger[level](
         {
           reqId: req.id,
+          // The token's name, never the token: enough to tell who did what.
+          ...(req.auth === undefined ? {} : { tokenName: req.auth.name }),
           req: { method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
           res: { statusCode },
           responseTime: Math.round(performance.now() - startedAt),

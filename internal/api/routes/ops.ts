@@ -15,7 +15,7 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
       const counts = {
         created: c.tasks,
         pending: c.pending,
-        running: c.running,
+        running: c.leased,
         paused: c.paused,
         succeeded: c.succeeded,
         failed: c.failed,

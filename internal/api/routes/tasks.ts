@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   firstSlotAfter,
+  isStoreError,
   notificationListByTask,
   runListByTask,
   slotRunNow,
@@ -14,8 +15,8 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError, NotFoundError } from '../errors.js';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
 import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
-import { notificationToJson, pageToJson, runToJson, taskToJson } from '../serializers.js';
-import { batchedTaskInsert, createTask } from '../task-create.js';
+import { notificationToJson, pageToJson, runToJson, taskSpecToJson, taskToJson } from '../serializers.js';
+import { batchedTaskInsert, createTask, throwIfKeyTaken } from '../task-create.js';
 import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSchedule } from '../task-input.js';
 import { parseOrThrow } from '../validation-fields.js';
 
@@ -36,6 +37,13 @@ export function tasksRouter(deps: ApiDeps): Router {
     const result = await createTask(createDeps, { input, idempotency });
     if (result.replayed) res.setHeader(REPLAYED_HEADER, 'true');
     res.status(201).json({ ...taskToJson(result.task), queued_via: result.queuedVia });
+  });
+
+  // Checks a create without making anything: 200 with the task as it would be stored (defaults filled in, the
+  // payload as its type returns it), or the same 400 a create would get. `vigil apply` compares with this, so that
+  // a file that leaves defaults out is not seen as a change on every run.
+  router.post('/tasks/validate', (req, res) => {
+    res.json(taskSpecToJson(parseTaskCreate(req.body, registry)));
   });
 
   router.get('/tasks', async (req, res) => {
@@ -66,6 +74,9 @@ export function tasksRouter(deps: ApiDeps): Router {
           ? firstSlotAfter(changes.schedule, now)
           : undefined;
       return taskUpdate(trx, { id, changes, nextRunAt, now });
+    }).catch(async (err: unknown) => {
+      if (typeof patch.key === 'string' && isStoreError(err, 'conflict')) await throwIfKeyTaken(store, patch.key, id);
+      throw err;
     });
     // Deleted by someone else between the read and the write.
     if (updated === undefined) throw taskNotFound(id);

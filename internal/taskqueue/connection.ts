@@ -1,8 +1,6 @@
 import { Redis } from 'ioredis';
 
-export type { Redis } from 'ioredis';
-
-export interface RedisOptions {
+export interface ConnectionOptions {
   host: string;
   port: number;
   password?: string | undefined;
@@ -17,7 +15,7 @@ export interface RedisOptions {
  * so that the API falls back to direct scheduling and the scheduler to polling. It reconnects in the background
  * forever, backing off to one attempt a second.
  */
-export function createRedis(options: RedisOptions): Redis {
+export function openConnection(options: ConnectionOptions): Redis {
   const redis = new Redis({
     host: options.host,
     port: options.port,
@@ -46,21 +44,16 @@ export function connectInBackground(redis: Redis): void {
   if (redis.status === 'wait') redis.connect().catch(() => undefined);
 }
 
-/** Whether the connection is up and Redis answers PING within `timeoutMs`. */
-export async function redisAnswers(redis: Redis, timeoutMs = 1000): Promise<boolean> {
-  if (redis.status !== 'ready') return false;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const pong = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('ping timed out')), timeoutMs);
-      }),
-    ]);
-    return pong === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+/** Waits up to `timeoutMs` for the connection to be ready; resolves either way. */
+export async function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+  });
 }

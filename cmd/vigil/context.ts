@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { type ApiClient, createApiClient, unwrap } from './client.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import type { Io } from './output.js';
+
+/** The API a command talks to when neither --url nor VIGIL_URL says otherwise. */
+export const DEFAULT_URL = 'http://localhost:8081';
+
+/** What every command gets: where to write, how to reach the API, and whether to print JSON. */
+export interface Context {
+  io: Io;
+  /** `--json`: machine-readable output on stdout, errors as JSON on stderr. */
+  json: boolean;
+  /** The API client, made on first use (a command that fails on its arguments never needs one). */
+  api(): ApiClient;
+}
+
+export interface GlobalOptions {
+  url?: string;
+  json?: boolean;
+  timeout?: string;
+}
+
+/** Builds the context of a command from the global options and the environment. */
+export function contextOf(command: Command, io: Io, env: Record<string, string | undefined>): Context {
+  const opts = command.optsWithGlobals<GlobalOptions>();
+  const url = opts.url ?? env.VIGIL_URL ?? DEFAULT_URL;
+  const timeoutMs = opts.timeout === undefined ? 10_000 : Number(opts.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw usageError('--timeout: must be a number of seconds above 0');
+  if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`--url: must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
+  let client: ApiClient | undefined;
+  return {
+    io,
+    json: opts.json === true,
+    api: () =>
+      (client ??= createApiClient({
+        url,
+        token: env.VIGIL_TOKEN === '' ? undefined : env.VIGIL_TOKEN,
+        timeoutMs,
+        onRateLimited: (seconds) => io.stderr.write(`vigil: rate limited by the API; waiting ${seconds}s\n`),
+      })),
+  };
+}
+
+/**
+ * A task named on the command line: a number is its id, anything else its key (looked up with `?key=`). Keys make
+ * scripts independent of ids, which differ between servers.
+ */
+export async function resolveTaskId(ctx: Context, ref: string): Promise<number> {
+  if (/^[1-9][0-9]*$/.test(ref)) return Number(ref);
+  if (ref === '') throw usageError('TASK: must be a task id or key');
+  const page = unwrap(await ctx.api().GET('/tasks', { params: { query: { key: ref, limit: 1 } } }), `task ${ref}`);
+  const task = page.items[0];
+  if (task === undefined) throw new CliError(`task ${ref}: no task has this key`, EXIT.notFound);
+  return task.id;
+}
+
+/** A positive integer id argument, or a usage error naming it. */
+export function parseId(value: string, name: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw usageError(`${name}: must be a positive integer (got ${JSON.stringify(value)})`);
+  return Number(value);
+}
+
+/** Follows `next_cursor` until the last page (or `max` items), for `--all`. */
+export async function allPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+  max = Number.POSITIVE_INFINITY,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    items.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined && items.length < max);
+  return items;
+}

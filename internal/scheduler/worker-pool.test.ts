@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { ClaimedSlot } from '../store/index.js';
+import type { Job } from './job.js';
+import { quiet } from './test-support.js';
+import { type JobRunner, LeaseLostError, WorkerPool } from './worker-pool.js';
+
+/** A runner whose runs the test ends by hand. */
+function manualRunner() {
+  const runs: { job: Job; signal: AbortSignal; finish: () => void }[] = [];
+  const runner: JobRunner = {
+    execute: (job, signal) =>
+      new Promise<void>((resolve) => {
+        const run = { job, signal, finish: resolve };
+        runs.push(run);
+        // A run aborted by the pool ends at once, as the executor's do.
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      }),
+  };
+  return { runs, runner };
+}
+
+function job(id: number, priority = 3): Job {
+  return { claim: { task: { id, priority }, leaseToken: `t${id}` } as unknown as ClaimedSlot };
+}
+
+function pool(size: number, capacity: number, shutdownTimeoutMs = 1000) {
+  const { runs, runner } = manualRunner();
+  const released: number[] = [];
+  const wp = new WorkerPool(
+    { runner, releaseClaims: async (claims) => void released.push(...claims.map((c) => c.task.id)), ...quiet },
+    { size, capacity, shutdownTimeoutMs },
+  );
+  return { wp, runs, released };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('WorkerPool', () => {
+  it('runs at most `size` jobs at once and buffers up to `capacity` more, then refuses', () => {
+    const { wp, runs } = pool(2, 1);
+    expect([1, 2, 3, 4].map((id) => wp.offer(job(id)))).toEqual([true, true, true, false]);
+    expect(runs.map((r) => r.job.claim.task.id)).toEqual([1, 2]);
+    expect(wp.room()).toBe(0);
+  });
+
+  it('starts buffered jobs highest priority first, FIFO within a priority', async () => {
+    const { wp, runs } = pool(1, 10);
+    wp.offer(job(1, 1));
+    for (const [id, priority] of [[2, 1], [3, 5], [4, 3], [5, 5]] as const) wp.offer(job(id, priority));
+    for (let i = 0; i < 5; i += 1) {
+      runs[i]?.finish();
+      await settle();
+    }
+    expect(runs.map((r) => r.job.claim.task.id)).toEqual([1, 3, 5, 4, 2]);
+  });
+
+  it('gives back the claims of jobs it refuses when offered many at once', async () => {
+    const { wp, released } = pool(1, 1);
+    expect(await wp.offerAll([job(1), job(2), job(3)])).toBe(2);
+    expect(released).toEqual([3]);
+  });
+
+  it('wakes a source waiting for room when a run ends', async () => {
+    const { wp, runs } = pool(1, 0);
+    wp.offer(job(1));
+    let woke = false;
+    void wp.whenRoom().then(() => {
+      woke = true;
+    });
+    await settle();
+    expect(woke).toBe(false);
+    runs[0]?.finish();
+    await settle();
+    expect(woke).toBe(true);
+  });
+
+  it('aborts a running job and drops a buffered one whose leases were lost', async () => {
+    const { wp, runs } = pool(1, 1);
+    const [running, buffered] = [job(1), job(2)];
+    wp.offer(running);
+    wp.offer(buffered);
+    expect(wp.abandonClaims([running.claim, buffered.claim], 'lost')).toBe(2);
+    expect(runs[0]?.signal.reason).toBeInstanceOf(LeaseLostError);
+    await settle();
+    expect(runs).toHaveLength(1);
+    expect(wp.heldClaims()).toEqual([]);
+  });
+
+  it('stops: refuses new jobs, gives back the buffered ones and waits for the running ones', async () => {
+    const { wp, runs, released } = pool(1, 2);
+    wp.offer(job(1));
+    wp.offer(job(2));
+    const stopped = wp.stop();
+    expect(wp.offer(job(3))).toBe(false);
+    await settle();
+    expect(released).toEqual([2]);
+    let done = false;
+    void stopped.then(() => {
+      done = true;
+    });
+    await settle();
+    expect(done).toBe(false);
+    runs[0]?.finish();
+    await stopped;
+    expect(wp.drained).toEqual({ released: 1, abandoned: 0 });
+    expect(runs[0]?.signal.aborted).toBe(false);
+    // Idempotent.
+    await wp.stop();
+  });
+
+  it('aborts runs still going at the shutdown deadline and leaves them for recovery', async () => {
+    const { wp, runs } = pool(2, 0, 30);
+    wp.offer(job(1));
+    wp.offer(job(2));
+    await wp.stop();
+    expect(wp.drained).toEqual({ released: 0, abandoned: 2 });
+    expect(runs.every((r) => r.signal.aborted)).toBe(true);
+  });
+});

@@ -1,0 +1,2 @@
+ALTER TABLE tasks DROP INDEX uq_tasks_key;
+ALTER TABLE tasks DROP COLUMN `key`;
