@@ -389,13 +389,20 @@ export interface components {
         };
         /** @description A webhook called when the check changes state. */
         Notify: {
-            on: ("down" | "up" | "changed" | "new_items")[];
+            on: ("down" | "up" | "changed" | "new_items" | "cert_expiring")[];
             /** Format: uri */
             webhook_url: string;
         };
-        /** @description Checks a URL: status, optional body match, content changes and new items in a JSON array. */
+        /** @description Checks a URL: status, body match, headers, JSON conditions, latency and TLS expiry; content changes and new items (JSON, HTML, feeds). */
         Payload_http: {
             body?: string;
+            /** @description Response headers that must be present, name (any case) → exact value, or {"regex", "flags"} for a pattern. Each mismatch is named in header_failures. */
+            expect_headers?: {
+                [key: string]: string | {
+                    flags?: string;
+                    regex: string;
+                };
+            };
             /**
              * @description Statuses that count as up: a list, or an inclusive range. Default 200–399.
              * @default {
@@ -411,13 +418,102 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
-            /** @description New-item detection: where the array of items is, and which field identifies an item. */
+            /** @description New-item detection: a JSON array, HTML items by CSS selector, or an RSS, Atom or JSON feed. */
             items?: {
+                /** @constant */
+                feed: true;
+            } | {
+                /** @description A page where the selector matches nothing is up (a search with no results). Default false: down. */
+                allow_empty?: boolean;
+                /** @description Values reported with each new item, name → selector or {selector, attr}. */
+                fields?: {
+                    [key: string]: string | {
+                        /** @description Read this attribute instead of the text. href, src and other URL attributes are made absolute. */
+                        attr?: string;
+                        /** @description Within the item; omitted, the item's own element. */
+                        selector?: string;
+                    };
+                };
+                /** @description What identifies an item, such as {"selector": "a", "attr": "href"}. Default: the item's whole text. */
+                id?: string | {
+                    /** @description Read this attribute instead of the text. href, src and other URL attributes are made absolute. */
+                    attr?: string;
+                    /** @description Within the item; omitted, the item's own element. */
+                    selector?: string;
+                };
+                /** @description Selects each item, such as `li.item`. */
+                selector: string;
+            } | {
                 /** @description Name of each item's id field (top level of the item). */
                 id: string;
                 /** @description JSON pointer (RFC 6901) to the array of items; '' for a body that is the array. */
                 path: string;
             };
+            /** @description Conditions on the JSON body, all of which must hold; ops eq, ne, lt, lte, gt, gte, contains, exists, matches. Each failing one is named in json_failures. */
+            json?: ({
+                /** @constant */
+                op: "eq";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @constant */
+                op: "ne";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @constant */
+                op: "lt";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @constant */
+                op: "lte";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @constant */
+                op: "gt";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @constant */
+                op: "gte";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @constant */
+                op: "contains";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @constant */
+                op: "exists";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @description false: must be absent. Default true. */
+                value?: boolean;
+            } | {
+                flags?: string;
+                /** @constant */
+                op: "matches";
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                value: string;
+            })[];
             /** @description What the body must contain: a substring (a bare string is one), or a JavaScript regular expression with optional flags (i, m, s, u, v). */
             match?: string | {
                 flags?: string;
@@ -429,6 +525,8 @@ export interface components {
              * @default 1048576
              */
             max_body_bytes?: number;
+            /** @description A response slower than this (sending to the end of the body) is down with reason "slow". */
+            max_latency_ms?: number;
             /**
              * @default GET
              * @enum {string}
@@ -436,6 +534,13 @@ export interface components {
             method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
             /** @description The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt. */
             request_timeout_ms?: number;
+            /** @description Checks of the https certificate. `cert_expires_at` and `cert_days_left` are reported on every https check. */
+            tls?: {
+                /** @description PEM certificates of a private CA (or a self-signed certificate) to trust for this task, besides the usual public CAs. Verification is never turned off. */
+                ca?: string;
+                /** @description A certificate with fewer whole days left is down with reason "cert_expiring", and sends `cert_expiring` once per certificate. */
+                min_days_left?: number;
+            };
             /**
              * @description The URL to check: http or https.
              * @example https://example.com/health
