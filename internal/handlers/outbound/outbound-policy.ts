@@ -1,7 +1,9 @@
+import type { LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
-import { type AddressGate, createGuardedAgent, type HostResolver } from './guarded-agent.js';
+import { DeniedAddressError } from './errors.js';
+import { type AddressGate, createGuardedAgent, type HostResolver, systemResolver } from './guarded-agent.js';
 
 /**
  * The default of `APP_HTTP_DENY_CIDRS`: IPv4 and IPv6 link-local (which hold the cloud metadata endpoint
@@ -124,6 +126,30 @@ export class OutboundPolicy implements AddressGate {
       ...(options.extraCa === undefined ? {} : { extraCa: options.extraCa }),
       ...(options.onSecureConnect === undefined ? {} : { onSecureConnect: options.onSecureConnect }),
     });
+  }
+
+  /**
+   * Resolves `host` (a name or a literal address) the way the guarded agent does, for connections that do not go
+   * through undici (SMTP): every address is checked, and the caller connects only to the addresses returned, so a
+   * second resolution cannot swap in a denied one.
+   *
+   * @throws {DeniedAddressError} when any address of `host` is denied.
+   * @throws an `ENOTFOUND` error when the name has no address.
+   */
+  async allowedAddresses(host: string): Promise<LookupAddress[]> {
+    const bare = host.replace(/^\[(.*)\]$/, '$1');
+    const version = isIP(bare);
+    const addresses = version === 0 ? [...(await (this.resolve ?? systemResolver)(bare))] : [{ address: bare, family: version }];
+    if (addresses.length === 0) {
+      const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${bare}`);
+      err.code = 'ENOTFOUND';
+      throw err;
+    }
+    for (const { address } of addresses) {
+      const cidr = this.deniedBy(address);
+      if (cidr !== null) throw new DeniedAddressError(bare, address, cidr);
+    }
+    return addresses;
   }
 
   /** Closes the agent's pooled connections. Idempotent. */

@@ -18,6 +18,8 @@ export interface DeliverWebhookOptions {
   body: object;
   /** `APP_WEBHOOK_SECRET`. When set, the body is signed in {@link SIGNATURE_HEADER}. */
   secret?: string | undefined;
+  /** Extra request headers (an `Authorization` for a chat service, say). Content type and signature are ours. */
+  headers?: Readonly<Record<string, string>>;
   policy: OutboundPolicy;
   /** Aborting it ends the delivery and rethrows the reason (shutdown); the only way this function throws. */
   signal?: AbortSignal;
@@ -34,7 +36,12 @@ export interface WebhookDelivery {
   /** Why the delivery failed, or null when `ok`. */
   error: string | null;
   duration_ms: number;
+  /** The start of the receiver's answer (at most 1,000 characters), or null when there was no answer. */
+  response: string | null;
 }
+
+/** Characters of the receiver's answer kept in {@link WebhookDelivery.response}. */
+const RESPONSE_CHARS_KEPT = 1000;
 
 /**
  * POSTs `body` as JSON to a webhook receiver, once. Retrying with backoff and recording each attempt is the
@@ -52,7 +59,9 @@ export async function deliverWebhook(options: DeliverWebhookOptions): Promise<We
   const timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const json = JSON.stringify(options.body);
   const bytes = Buffer.from(json, 'utf8');
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'vigil' };
+  const headers: Record<string, string> = { 'user-agent': 'vigil' };
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  headers['content-type'] = 'application/json';
   if (options.secret !== undefined && options.secret !== '') headers[SIGNATURE_HEADER.toLowerCase()] = signBody(options.secret, bytes);
 
   const timeout = new AbortController();
@@ -72,13 +81,22 @@ export async function deliverWebhook(options: DeliverWebhookOptions): Promise<We
       policy: options.policy,
     });
     const ok = response.status >= 200 && response.status < 300;
-    return { ok, status_code: response.status, error: ok ? null : `receiver answered ${response.status}`, duration_ms: elapsed() };
+    const answer = response.body.toString('utf8').slice(0, RESPONSE_CHARS_KEPT);
+    return {
+      ok,
+      status_code: response.status,
+      error: ok ? null : `receiver answered ${response.status}`,
+      duration_ms: elapsed(),
+      response: answer,
+    };
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
-    if (timeout.signal.aborted) return { ok: false, status_code: null, error: `timed out after ${timeoutMs} ms`, duration_ms: elapsed() };
+    if (timeout.signal.aborted) {
+      return { ok: false, status_code: null, error: `timed out after ${timeoutMs} ms`, duration_ms: elapsed(), response: null };
+    }
     const message = err instanceof Error ? err.message : String(err);
     const error = isOutboundError(err) ? message : `${err instanceof Error ? err.name : 'Error'}: ${message}`;
-    return { ok: false, status_code: null, error, duration_ms: elapsed() };
+    return { ok: false, status_code: null, error, duration_ms: elapsed(), response: null };
   } finally {
     clearTimeout(timer);
   }
