@@ -199,11 +199,13 @@ export const emailKind = defineChannelKind({
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       if (timeout.aborted) return { ok: false, status_code: null, response: null, error: `timed out after ${ctx.timeoutMs} ms`, duration_ms: elapsed() };
-      const e = err as { message?: string; response?: string; responseCode?: number; code?: string };
+      const e = err as { message?: string; response?: string; responseCode?: number; code?: string; command?: string };
       const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+      // Only the verb of the command: its arguments may carry addresses or credentials.
+      const verb = /^[A-Z]{4,8}/.exec(e.command ?? '')?.[0];
       const error =
         code !== null && e.response !== undefined
-          ? `the SMTP server answered ${e.response.replace(/\s+/g, ' ').slice(0, 300)}`
+          ? `the SMTP server answered ${e.response.replace(/\s+/g, ' ').slice(0, 300)}${verb === undefined ? '' : ` (to ${verb})`}`
           : `${e.code === undefined ? '' : `${e.code}: `}${e.message ?? String(err)}`;
       return { ok: false, status_code: code, response: e.response?.slice(0, 1000) ?? null, error, duration_ms: elapsed() };
     } finally {
