@@ -75,13 +75,14 @@ describe('run recorder (mysql)', () => {
     if (startGood === undefined || startBad === undefined) throw new Error('runs did not start');
     // A notification URL longer than its column: MySQL in strict mode refuses the row, and the whole transaction.
     const tooLong = `http://hooks.example/${'x'.repeat(3000)}`;
+    await store.db.updateTable('tasks').set({ notify: JSON.stringify({ webhook_url: tooLong, on: ['down'] }) }).where('id', '=', bad.task.id).execute();
     const [okResult, badResult] = await Promise.allSettled([
       recorder.complete({ claim: good, runId: startGood.runId, result: succeeded(startGood.startedAt) }),
       recorder.complete({
         claim: bad,
         runId: startBad.runId,
         result: succeeded(startBad.startedAt),
-        effects: { notifications: [{ taskId: bad.task.id, event: 'down', url: tooLong, body: {} }] },
+        effects: { up: false, events: ['down'] },
       }),
     ]);
     expect(okResult).toMatchObject({ status: 'fulfilled', value: { kind: 'succeeded' } });

@@ -158,7 +158,7 @@ export class RunExecutor implements JobRunner {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
         }),
       ]);
-      const effects = effectsOf({ task, output, remembered, now: new Date(this.deps.clock.now()) });
+      const effects = effectsOf({ output, remembered });
       return finish({ status: 'succeeded', output: output ?? null, error: null }, effects);
     } catch (err) {
       const timedOut = controller.signal.reason instanceof TimeoutError;

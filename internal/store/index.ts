@@ -21,3 +21,5 @@ export * from './stats-repo.js';
 export * from './notification-repo.js';
 export * from './memory-repo.js';
 export { type RetainedTable, retentionDeleteBefore } from './retention.js';
+export * from './channel-repo.js';
+export { type AlertPolicy, type AlertState, type AlertStep, type AlertSummary, alertPolicyOf, alertStep } from './alert-state.js';

@@ -60,6 +60,7 @@ export function taskFromRow(row: TaskRow): Task {
     lastStatus: row.last_status,
     lastError: row.last_error,
     up: row.up === null || row.up === undefined ? null : Boolean(Number(row.up)),
+    silencedUntil: toDateOrNull(row.silenced_until ?? null),
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };

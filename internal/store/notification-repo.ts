@@ -5,7 +5,7 @@ import { withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
 /**
- * The webhook outbox. Notifications are inserted in the transaction that records the run which caused them, and
+ * The notification outbox. Notifications are inserted in the transaction that records the run which caused them, and
  * delivered afterwards by the notifier, which claims them with a short lease so that several processes can
  * deliver at once without sending one twice at the same moment.
  */
@@ -13,7 +13,10 @@ import type { JsonObject, Notification, Page } from './types.js';
 export interface NotificationDraft {
   taskId: number;
   runId: number | null;
+  /** The channel it goes to; null for the task's own `webhook_url`. */
+  channelId: number | null;
   event: string;
+  /** The task's `webhook_url`; empty for a channel (whose address is in its config, a secret). */
   url: string;
   body: JsonObject;
 }
@@ -26,6 +29,7 @@ export async function notificationInsert(conn: Db, params: { drafts: readonly No
       params.drafts.map((d) => ({
         task_id: d.taskId,
         run_id: d.runId,
+        channel_id: d.channelId,
         event: d.event,
         url: d.url,
         body: JSON.stringify(d.body),
@@ -38,14 +42,18 @@ export async function notificationInsert(conn: Db, params: { drafts: readonly No
     .execute();
 }
 
-/** A notification claimed for delivery: the exact body text to send and sign. */
+/** A notification claimed for delivery, with the channel it goes to as it is now. */
 export interface ClaimedNotification {
   id: number;
   taskId: number;
+  /** The task's `webhook_url` for a notification without a channel. */
   url: string;
   body: string;
   /** The attempt this delivery is (1 for the first). */
   attempt: number;
+  channelId: number | null;
+  /** The channel, secrets included; null when there is none, or when it was deleted since. */
+  channel: { id: number; name: string; kind: string; config: JsonObject } | null;
 }
 
 /**
@@ -59,19 +67,27 @@ export async function notificationClaimDue(
   return withClaimTransaction(conn, async (trx) => {
     const query = trx.db
       .selectFrom('notifications')
-      .select(['id', 'task_id', 'url', 'body', 'attempts'])
+      .select(['id', 'task_id', 'url', 'body', 'attempts', 'channel_id'])
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', params.now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', params.now)]))
       .orderBy('next_attempt_at', 'asc')
       .limit(params.limit);
     const rows = await lockAndSet(trx, 'notifications', query, { lease_until: new Date(params.now.getTime() + params.leaseMs) });
+    // Channels are read without locking them (a join would lock them too, and make other notifiers skip every
+    // notification of a busy channel); a channel changed meanwhile is simply read as it is now.
+    const channels = await channelsById(
+      trx,
+      rows.flatMap((r) => (r.channel_id === null ? [] : [Number(r.channel_id)])),
+    );
     return rows.map((r) => ({
       id: Number(r.id),
       taskId: Number(r.task_id),
       url: r.url,
       body: r.body,
       attempt: Number(r.attempts) + 1,
+      channelId: r.channel_id === null ? null : Number(r.channel_id),
+      channel: r.channel_id === null ? null : (channels.get(Number(r.channel_id)) ?? null),
     }));
   });
 }
@@ -128,6 +144,10 @@ export async function notificationListByTask(
   const query = conn.db.selectFrom('notifications').selectAll().where('task_id', '=', params.taskId);
   const page = await pageOf(query, { ...params, order: 'desc' }, (row) => ({ ...row, id: Number(row.id) }));
   const ids = page.items.map((row) => row.id);
+  const channels = await channelsById(
+    conn,
+    page.items.flatMap((row) => (row.channel_id === null ? [] : [Number(row.channel_id)])),
+  );
   const attempts =
     ids.length === 0
       ? []
@@ -136,6 +156,14 @@ export async function notificationListByTask(
     id: Number(row.id),
     taskId: Number(row.task_id),
     runId: row.run_id === null ? null : Number(row.run_id),
+    channel:
+      row.channel_id === null
+        ? null
+        : {
+            id: Number(row.channel_id),
+            name: channels.get(Number(row.channel_id))?.name ?? null,
+            kind: channels.get(Number(row.channel_id))?.kind ?? null,
+          },
     event: row.event,
     url: row.url,
     body: parseJson<JsonObject>(row.body) ?? {},
@@ -157,3 +185,11 @@ export async function notificationListByTask(
   return { items, nextCursor: page.nextCursor };
 }
 
+
+/** The channels of these ids that still exist, secrets included (the caller decides what to show). */
+async function channelsById(conn: Db, ids: readonly number[]): Promise<Map<number, { id: number; name: string; kind: string; config: JsonObject }>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await conn.db.selectFrom('channels').selectAll().where('id', 'in', unique).execute();
+  return new Map(rows.map((c) => [Number(c.id), { id: Number(c.id), name: c.name, kind: c.kind, config: parseJson<JsonObject>(c.config) ?? {} }]));
+}

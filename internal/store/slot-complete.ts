@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { type AlertState, type AlertStep, alertDraftsOf, alertPolicyOf, alertStateOf, alertStep, notifyOf, withAlertSummary } from './alert-state.js';
 import type { Db } from './database.js';
 import { deadLetterInsert } from './dead-letter-repo.js';
 import { lockRows } from './locking.js';
@@ -27,10 +28,13 @@ export interface AttemptResult {
 export interface SlotEffects {
   /** Replaces what the task's handler keeps between runs. */
   memory?: JsonObject | undefined;
-  /** The task's current state, as a monitoring handler reported it. */
+  /** What this one check saw; the task's confirmed state follows it through the alert thresholds. */
   up?: boolean | undefined;
-  /** Webhook notifications to send (the outbox). */
-  notifications?: Omit<NotificationDraft, 'runId'>[] | undefined;
+  /**
+   * The handler's events. Those the task's `notify.on` lists are queued for its webhook and channels (the outbox);
+   * `down` and `up` come from the confirmed state instead whenever `up` is set (see `alert-state.ts`).
+   */
+  events?: readonly string[] | undefined;
 }
 
 export type SlotCompletion =
@@ -77,13 +81,27 @@ export async function slotCompleteMany(
       .sort((a, b) => a.claim.task.id - b.claim.task.id);
     if (held.length === 0) return items.map(() => ({ kind: 'lease_lost' }) as const);
 
+    // Alert state moves first, so that each run's output says what its result did to it (`output.alert`).
+    const alerts = new Map<CompletionRequest, AlertStep>();
+    for (const item of held) {
+      const effects = item.effects;
+      if (item.result.status !== 'succeeded' || effects === undefined) continue;
+      if (effects.up === undefined && (effects.events ?? []).length === 0) continue;
+      const row = rows.get(item.claim.task.id) as TaskRow;
+      alerts.set(item, alertStep({ state: alertStateOf(row), policy: alertPolicyOf(notifyOf(row)), up: effects.up, events: effects.events ?? [], now }));
+    }
+    const outputOf = (item: CompletionRequest): unknown => withAlertSummary(item.result.output, alerts.get(item));
+
     await trx.db
       .updateTable('task_runs')
       .set({
         status: caseById('id', held.map((i) => [i.runId, i.result.status])),
         finished_at: now,
         duration_ms: caseById('id', held.map((i) => [i.runId, i.result.durationMs])),
-        output: caseById('id', held.map((i) => [i.runId, i.result.output === undefined ? null : JSON.stringify(i.result.output)])),
+        output: caseById('id', held.map((i) => {
+          const output = outputOf(i);
+          return [i.runId, output === undefined ? null : JSON.stringify(output)];
+        })),
         error: caseById('id', held.map((i) => [i.runId, i.result.error])),
       })
       .where('id', 'in', held.map((i) => i.runId))
@@ -97,9 +115,19 @@ export async function slotCompleteMany(
       const row = rows.get(claim.task.id) as TaskRow;
       if (result.status === 'succeeded') {
         const { effects } = item;
-        moves.push({ item, move: { row, lastRunAt: result.startedAt, outcome: 'succeeded', error: null, up: effects?.up } });
+        const alert = alerts.get(item);
+        moves.push({
+          item,
+          move: {
+            row,
+            lastRunAt: result.startedAt,
+            outcome: 'succeeded',
+            error: null,
+            ...(alert === undefined || effects?.up === undefined ? {} : { alert: alert.state }),
+          },
+        });
         if (effects?.memory !== undefined) await taskMemoryPut(trx, { taskId: claim.task.id, value: effects.memory, now });
-        for (const draft of effects?.notifications ?? []) drafts.push({ ...draft, runId: item.runId });
+        if (alert !== undefined) drafts.push(...alertDraftsOf(row, item.runId, alert, outputOf(item), now));
         continue;
       }
       if (result.final === undefined && claim.attempt < Number(row.max_attempts)) {
@@ -142,7 +170,8 @@ export interface SlotMove {
   lastRunAt: Date;
   outcome: 'succeeded' | 'failed';
   error: string | null;
-  up?: boolean | undefined;
+  /** The alert state after a result that reported `up` (its `up` is the task's confirmed state). */
+  alert?: AlertState | undefined;
 }
 
 /**
@@ -158,7 +187,18 @@ export async function moveToNextSlots(trx: Db, moves: readonly SlotMove[], now: 
     const manualWins = manual !== null && manual.getTime() < next.getTime();
     return { id, move, next: manualWins ? manual : next, manualWins };
   });
-  const ups = plans.filter((p) => p.move.up !== undefined).map((p) => [p.id, p.move.up ? 1 : 0] as const);
+  const alerts = plans.flatMap((p) => (p.move.alert === undefined ? [] : [{ id: p.id, alert: p.move.alert }]));
+  const ups = alerts.flatMap(({ id, alert }) => (alert.up === null ? [] : [[id, alert.up ? 1 : 0] as const]));
+  const alertColumns =
+    alerts.length === 0
+      ? {}
+      : {
+          alert_last_up: caseById('id', alerts.map(({ id, alert }) => [id, alert.lastUp === null ? null : alert.lastUp ? 1 : 0]), sql.ref('alert_last_up')),
+          alert_streak: caseById('id', alerts.map(({ id, alert }) => [id, alert.streak]), sql.ref('alert_streak')),
+          alert_down_since: caseById('id', alerts.map(({ id, alert }) => [id, alert.downSince]), sql.ref('alert_down_since')),
+          alert_reminded_at: caseById('id', alerts.map(({ id, alert }) => [id, alert.remindedAt]), sql.ref('alert_reminded_at')),
+          alert_reminders: caseById('id', alerts.map(({ id, alert }) => [id, alert.reminders]), sql.ref('alert_reminders')),
+        };
   await trx.db
     .updateTable('tasks')
     .set({
@@ -173,6 +213,7 @@ export async function moveToNextSlots(trx: Db, moves: readonly SlotMove[], now: 
       last_status: caseById('id', plans.map((p) => [p.id, p.move.outcome])),
       last_error: caseById('id', plans.map((p) => [p.id, p.move.error])),
       ...(ups.length === 0 ? {} : { up: caseById('id', ups, sql.ref('up')) }),
+      ...alertColumns,
     })
     .where('id', 'in', plans.map((p) => p.id))
     .execute();

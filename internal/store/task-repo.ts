@@ -7,6 +7,8 @@ import type { JsonObject, Page, Schedule, Task, TaskDefinition, TaskRowUpdate, T
 export interface TaskInsertParams extends Omit<TaskDefinition, 'key'> {
   /** The owner's stable name; a key another task has raises StoreError('conflict'). Default none. */
   key?: string | null | undefined;
+  /** Nothing is sent before this time. */
+  silencedUntil?: Date | null | undefined;
   /** The first slot. */
   nextRunAt: Date;
   /** Set when the caller is about to publish the task, so that the periodic publisher does not publish it too. */
@@ -72,6 +74,7 @@ function taskRowOf(params: TaskInsertParams) {
     max_attempts: params.maxAttempts,
     status: params.status,
     notify: params.notify === null ? null : JSON.stringify(params.notify),
+    ...(params.silencedUntil === undefined || params.silencedUntil === null ? {} : { silenced_until: params.silencedUntil }),
     next_run_at: params.nextRunAt,
     run_after: params.nextRunAt,
     attempts: 0,
@@ -105,6 +108,7 @@ function insertedTask(params: TaskInsertParams, id: number): Task {
     lastStatus: null,
     lastError: null,
     up: null,
+    silencedUntil: params.silencedUntil ?? null,
     createdAt: params.now,
     updatedAt: params.now,
   };
@@ -164,6 +168,7 @@ export interface TaskUpdateParams {
     maxAttempts?: number | undefined;
     status?: TaskStatus | undefined;
     notify?: JsonObject | null | undefined;
+    silencedUntil?: Date | null | undefined;
   };
   /**
    * The next slot under a changed schedule. Applied only when no slot is in progress (running, or waiting for a
@@ -187,6 +192,7 @@ export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Ta
   if (changes.maxAttempts !== undefined) set.max_attempts = changes.maxAttempts;
   if (changes.status !== undefined) set.status = changes.status;
   if (changes.notify !== undefined) set.notify = changes.notify === null ? null : JSON.stringify(changes.notify);
+  if (changes.silencedUntil !== undefined) set.silenced_until = changes.silencedUntil;
 
   await conn.db
     .updateTable('tasks')

@@ -36,8 +36,18 @@ export interface TasksTable {
   last_run_at: Date | null;
   last_status: SlotOutcome | null;
   last_error: string | null;
-  /** The current state a monitoring handler reported (1 up, 0 down); null until one does. */
+  /** The confirmed state of a monitored task (1 up, 0 down), after its thresholds; null until one is confirmed. */
   up: number | null;
+  /** Nothing is sent before this time; the checks still run. */
+  silenced_until: Date | null;
+  /** What the latest result showed (1 up, 0 down), and how many results in a row showed it. */
+  alert_last_up: number | null;
+  alert_streak: Generated<number>;
+  /** When the confirmed state became down; null while up. */
+  alert_down_since: Date | null;
+  /** When the last `down` or reminder went out, and how many reminders followed the first `down`. */
+  alert_reminded_at: Date | null;
+  alert_reminders: Generated<number>;
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: Date;
@@ -82,9 +92,11 @@ export interface NotificationsTable {
   id: Generated<number>;
   task_id: number;
   run_id: number | null;
+  /** The channel it goes to; null for a task's own `webhook_url`. */
+  channel_id: number | null;
   event: string;
   url: string;
-  /** The exact JSON body to POST (it is what gets signed). */
+  /** The JSON body: `{task_id, name, event, output, timestamp, target?}`; each channel formats it its own way. */
   body: string;
   status: NotificationStatus;
   attempts: number;
@@ -106,6 +118,16 @@ export interface NotificationAttemptsTable {
   created_at: Date;
 }
 
+export interface ChannelsTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  /** JSON text, secrets included. */
+  config: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_runs: TaskRunsTable;
@@ -113,6 +135,7 @@ export interface Database {
   task_memory: TaskMemoryTable;
   notifications: NotificationsTable;
   notification_attempts: NotificationAttemptsTable;
+  channels: ChannelsTable;
 }
 
 export type NotificationStatus = 'pending' | 'delivered' | 'failed';
@@ -160,8 +183,10 @@ export interface Task {
   lastRunAt: Date | null;
   lastStatus: SlotOutcome | null;
   lastError: string | null;
-  /** The current state a monitoring handler reported; null until one does. */
+  /** The confirmed state of a monitored task (after its thresholds); null until one is confirmed. */
   up: boolean | null;
+  /** Notifications are not sent before this time. */
+  silencedUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -209,6 +234,8 @@ export interface Notification {
   id: number;
   taskId: number;
   runId: number | null;
+  /** The channel, with its name and kind while it exists; null for a task's own `webhook_url`. */
+  channel: { id: number; name: string | null; kind: string | null } | null;
   event: string;
   url: string;
   body: JsonObject;
@@ -218,6 +245,16 @@ export interface Notification {
   lastError: string | null;
   createdAt: Date;
   deliveredAt: Date | null;
+}
+
+/** A notification channel, secrets included: the API masks them. */
+export interface Channel {
+  id: number;
+  name: string;
+  kind: string;
+  config: JsonObject;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** A page of results and the cursor of the next page (null on the last). */
