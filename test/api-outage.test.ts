@@ -19,6 +19,7 @@ import { type Store, StoreMigrator, openStore } from '../internal/store/index.js
 import { ADMIN_DSN, type TestDatabase, createTestDatabase, uniqueName, waitFor } from './support/services.js';
 import { type TcpProxy, startTcpProxy } from './support/tcp-proxy.js';
 import { pollingQueueSource } from './support/queue.js';
+import { testChannelSender } from './support/channel-sender.js';
 
 /**
  * G6 at the API: MySQL goes away (a TCP proxy between the API and the server is cut) and comes back. Calls that
@@ -69,6 +70,7 @@ describe('API during a MySQL outage', () => {
       logger,
       metrics: new Metrics({ defaultMetrics: false }),
       clock: systemClock,
+      channelSender: testChannelSender(),
       apiTokens: [{ name: 'outage', token: API_TOKEN, scope: 'write' }],
     });
     server = app.listen(0, '127.0.0.1');

@@ -28,6 +28,7 @@ import { requestHash } from '../internal/api/idempotency.js';
 import { parseTaskCreate } from '../internal/api/task-input.js';
 import { type Dialect, type TestStore, createTestStore } from './support/services.js';
 import { pollingQueueSource } from './support/queue.js';
+import { testChannelSender } from './support/channel-sender.js';
 
 /**
  * The task API end to end, over HTTP, against a real store of each dialect: validation, idempotency, pagination,
@@ -98,6 +99,7 @@ async function serve(
     logger: silentLogger(),
     metrics: options.metrics ?? new Metrics({ defaultMetrics: false }),
     clock: options.clock,
+    channelSender: testChannelSender(),
     apiTokens: options.apiTokens ?? [],
   });
   const server = app.listen(0, '127.0.0.1');

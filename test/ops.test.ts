@@ -15,6 +15,7 @@ import { pollingQueueSource } from './support/queue.js';
 import { REDIS_ADDR, type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
 import { startTestApp } from './support/test-app.js';
 import { testRegistry } from './support/test-types.js';
+import { testChannelSender } from './support/channel-sender.js';
 
 /** Operations endpoints against a real app in stream mode: metrics, stats, queue, dead letters, OpenAPI. */
 describe('operations endpoints', () => {
@@ -163,6 +164,7 @@ describe('operations endpoints', () => {
         logger: silentLogger(),
         metrics: new Metrics({ defaultMetrics: false }),
         clock: systemClock,
+        channelSender: testChannelSender(),
         apiTokens: [],
       }),
     );

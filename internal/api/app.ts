@@ -7,6 +7,7 @@ import { notFound } from './middleware/not-found.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { requestId } from './middleware/request-id.js';
 import { requestLog } from './middleware/request-log.js';
+import { channelsRouter } from './routes/channels.js';
 import { deadLettersRouter } from './routes/dead-letters.js';
 import { healthRouter } from './routes/health.js';
 import { metricsRouter } from './routes/metrics.js';
@@ -54,6 +55,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(tasksRouter(deps));
   app.use(opsRouter(deps));
   app.use(deadLettersRouter(deps));
+  app.use(channelsRouter(deps));
   app.use(notFound());
   app.use(errorHandler());
   return app;

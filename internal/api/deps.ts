@@ -1,4 +1,5 @@
 import type { HandlerRegistry } from '../handlers/index.js';
+import type { ChannelSender } from '../notify/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** "Now" for new slots and timestamps. */
   clock: Clock;
+  /** Sends `POST /channels/:id/test` messages through the same code as the outbox. */
+  channelSender: ChannelSender;
   /** Accepted bearer tokens, each with a name and a scope. Empty means no authentication (the composition root warns). */
   apiTokens: readonly ApiToken[];
   /** Limits requests per token or address; undefined means no limit. */

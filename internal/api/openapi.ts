@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { HandlerRegistry } from '../handlers/index.js';
 import {
+  channelCreateBodySchema,
+  channelJsonSchema,
+  channelListJsonSchema,
+  channelListQuerySchema,
+  channelPatchBodySchema,
+  channelTestJsonSchema,
+} from './channel-schemas.js';
+import {
   deadLetterListJsonSchema,
   deadLetterListQuerySchema,
   notificationListJsonSchema,
@@ -60,7 +68,13 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'delete', path: '/tasks/{id}', operationId: 'deleteTask', summary: 'Delete a task and its runs', responses: { 204: undefined, 400: E, 404: E } },
   { method: 'post', path: '/tasks/{id}/run', operationId: 'runTask', summary: 'Run a task now', responses: { 202: taskRunNowJsonSchema, 400: E, 404: E, 409: E } },
   { method: 'get', path: '/tasks/{id}/runs', operationId: 'listTaskRuns', summary: 'Run history, newest first', query: runListQuerySchema, responses: { 200: runListJsonSchema, 400: E, 404: E } },
-  { method: 'get', path: '/tasks/{id}/notifications', operationId: 'listTaskNotifications', summary: 'Webhook notifications and every delivery attempt, newest first', query: runListQuerySchema, responses: { 200: notificationListJsonSchema, 400: E, 404: E } },
+  { method: 'get', path: '/tasks/{id}/notifications', operationId: 'listTaskNotifications', summary: 'Notifications (webhook_url and channels) and every delivery attempt, newest first', query: runListQuerySchema, responses: { 200: notificationListJsonSchema, 400: E, 404: E } },
+  { method: 'post', path: '/channels', operationId: 'createChannel', summary: 'Create a notification channel', body: channelCreateBodySchema, responses: { 201: channelJsonSchema, 400: E, 409: E, 413: E, 415: E } },
+  { method: 'get', path: '/channels', operationId: 'listChannels', summary: 'List channels (secrets masked)', query: channelListQuerySchema, responses: { 200: channelListJsonSchema, 400: E } },
+  { method: 'get', path: '/channels/{id}', operationId: 'getChannel', summary: 'Read a channel (secrets masked)', responses: { 200: channelJsonSchema, 400: E, 404: E } },
+  { method: 'patch', path: '/channels/{id}', operationId: 'updateChannel', summary: 'Change a channel’s name or config', body: channelPatchBodySchema, responses: { 200: channelJsonSchema, 400: E, 404: E, 409: E, 413: E, 415: E } },
+  { method: 'delete', path: '/channels/{id}', operationId: 'deleteChannel', summary: 'Delete a channel no task uses (409 names the tasks that do)', responses: { 204: undefined, 400: E, 404: E, 409: E } },
+  { method: 'post', path: '/channels/{id}/test', operationId: 'testChannel', summary: 'Send a test message and report what the other side answered', responses: { 200: channelTestJsonSchema, 400: E, 404: E } },
   { method: 'get', path: '/stats', operationId: 'getStats', summary: 'Task and run totals, per type', responses: { 200: statsJsonSchema } },
   { method: 'get', path: '/queue', operationId: 'getQueue', summary: 'Queue health', responses: { 200: queueJsonSchema } },
   { method: 'get', path: '/queue/dead', operationId: 'listDeadLetters', summary: 'List dead letters, newest first', query: deadLetterListQuerySchema, responses: { 200: deadLetterListJsonSchema, 400: E } },

@@ -89,13 +89,19 @@ export const notificationJsonSchema = z
     task_id: z.int().positive(),
     run_id: z.int().positive().nullable(),
     event: z.string(),
-    url: z.string(),
+    url: z.string().nullable().meta({ description: 'The task’s own webhook_url; null for a channel.' }),
+    channel: z
+      .strictObject({ id: z.int().positive(), name: z.string().nullable(), kind: z.string().nullable() })
+      .nullable()
+      .meta({ description: 'The channel it went to (name and kind null once deleted); null for the webhook_url.' }),
     status: z.enum(['pending', 'delivered', 'failed']),
-    body: z.record(z.string(), z.unknown()).meta({ description: 'The JSON body posted (and signed).' }),
+    body: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'What was sent: {task_id, name, event, output, timestamp, target?}, formatted by each channel.' }),
     attempts: z.array(
       z.strictObject({
         attempt: z.int().positive(),
-        status_code: z.int().nullable(),
+        status_code: z.int().nullable().meta({ description: 'The HTTP status, or the SMTP reply code.' }),
         error: z.string().nullable(),
         duration_ms: z.int().nonnegative(),
         at: isoTimeSchema,

@@ -1,3 +1,4 @@
+import ms from 'ms';
 import { validate as isValidCronLine } from 'node-cron';
 import { z } from 'zod';
 import { NOTIFY_EVENTS } from '../handlers/index.js';
@@ -100,16 +101,58 @@ export const maxAttemptsSchema = z
 export const taskStatusSchema = z.enum(['running', 'paused']);
 
 /** The events `notify.on` may list: the handlers' one list (`NOTIFY_EVENTS`). */
-export const notifyEventSchema = z.enum(NOTIFY_EVENTS);
+export const notifyEventSchema = z.enum(NOTIFY_EVENTS, { error: `must be one of ${NOTIFY_EVENTS.join(', ')}` });
+
+/** Longest `remind_every`: 30 days. */
+const MAX_REMIND_MS = 30 * 24 * 3600_000;
+
+const thresholdSchema = (what: string) =>
+  z
+    .int({ error: 'must be a whole number from 1 to 100' })
+    .min(1, { error: 'must be from 1 to 100' })
+    .max(100, { error: 'must be from 1 to 100' })
+    .optional()
+    .meta({ description: what });
 
 export const notifySchema = z
   .strictObject({
     webhook_url: z
       .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
-      .max(2000, { error: 'must be at most 2000 characters' }),
-    on: z.array(notifyEventSchema).min(1, { error: 'must name at least one event' }),
+      .max(2000, { error: 'must be at most 2000 characters' })
+      .optional()
+      .meta({ description: 'A receiver of signed JSON POSTs, as before channels existed.' }),
+    channels: z
+      .array(z.int({ error: 'must be a channel id' }).positive({ error: 'must be a channel id' }))
+      .max(20, { error: 'must list at most 20 channels' })
+      .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a channel twice' })
+      .optional()
+      .meta({ description: 'Ids of channels (`POST /channels`) that receive the events.' }),
+    on: z
+      .array(notifyEventSchema)
+      .min(1, { error: 'must name at least one event' })
+      .default(['down', 'up'])
+      .meta({ description: 'The events sent. Default `["down", "up"]`.' }),
+    down_after: thresholdSchema('Consecutive down results before the task is down and `down` is sent. Default 1.'),
+    up_after: thresholdSchema('Consecutive up results before the task is up again and `up` is sent. Default 1.'),
+    remind_every: z
+      .string()
+      .regex(/^\d{1,7}(s|m|h|d)$/, { error: 'must be a duration like 30s, 15m, 1h or 1d' })
+      .refine((text) => (ms(text as ms.StringValue) ?? 0) >= 1000 && (ms(text as ms.StringValue) ?? 0) <= MAX_REMIND_MS, {
+        error: 'must be from 1s to 30d',
+      })
+      .optional()
+      .meta({ description: 'Send `down` again this often while the task stays down. Default: never.', examples: ['1h'] }),
   })
-  .meta({ id: 'Notify', description: 'A webhook called when the check changes state.' });
+  .meta({
+    id: 'Notify',
+    description:
+      'Where and when the task’s events are sent: its own webhook and channels, which events, after how many results in a row, and how often to remind.',
+  });
+
+export const silencedUntilSchema = z.iso
+  .datetime({ offset: true, error: 'must be an ISO-8601 time such as 2031-05-06T07:00:00Z, or null' })
+  .nullable()
+  .meta({ description: 'Nothing is sent before this time; the checks still run and are recorded. Null: not silenced.' });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests.
@@ -126,6 +169,7 @@ export const taskCreateBodySchema = z
     max_attempts: maxAttemptsSchema.default(3),
     status: taskStatusSchema.default('running'),
     notify: notifySchema.nullable().optional(),
+    silenced_until: silencedUntilSchema.optional(),
   })
   .meta({ id: 'TaskCreate', description: 'The body of `POST /tasks`. Unknown fields are refused.' });
 
@@ -146,6 +190,7 @@ export const taskPatchBodySchema = z
     max_attempts: maxAttemptsSchema.optional(),
     status: taskStatusSchema.optional(),
     notify: notifySchema.nullable().optional(),
+    silenced_until: silencedUntilSchema.optional(),
   })
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
     error: `must change at least one of ${PATCHABLE_FIELDS.join(', ')}`,
@@ -214,7 +259,11 @@ export const taskJsonSchema = z
     up: z
       .boolean()
       .nullable()
-      .meta({ description: 'The current state a monitoring check reported (the http type); null until one does.' }),
+      .meta({
+        description:
+          'The confirmed state of a monitoring check (the http type), after `notify.down_after`/`up_after`; null until one is confirmed.',
+      }),
+    silenced_until: isoTimeSchema.nullable().meta({ description: 'Nothing is sent before this time.' }),
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
   })

@@ -25,6 +25,7 @@ export function taskToJson(task: Task): TaskJson {
     last_run_at: task.lastRunAt?.toISOString() ?? null,
     last_status: task.lastStatus,
     up: task.up,
+    silenced_until: task.silencedUntil?.toISOString() ?? null,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
   };
@@ -80,7 +81,8 @@ export function notificationToJson(n: Notification): NotificationJson {
     task_id: n.taskId,
     run_id: n.runId,
     event: n.event,
-    url: n.url,
+    url: n.channel === null ? n.url : null,
+    channel: n.channel,
     status: n.status,
     body: n.body,
     attempts: n.attempts.map((a) => ({

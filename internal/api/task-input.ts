@@ -12,7 +12,10 @@ import { fieldErrorsFromIssues, fieldPath } from './validation-fields.js';
  */
 
 /** A validated create request, in the store's vocabulary. */
-export type TaskCreateInput = TaskDefinition;
+export interface TaskCreateInput extends TaskDefinition {
+  /** Nothing is sent before this time. */
+  silencedUntil: Date | null;
+}
 
 /** Validates a `POST /tasks` body; throws ValidationError naming every bad field. */
 export function parseTaskCreate(body: unknown, registry: HandlerRegistry): TaskCreateInput {
@@ -51,6 +54,7 @@ export function resolveTaskPatch(task: Task, patch: TaskPatchBody, registry: Han
     maxAttempts: patch.max_attempts,
     status: patch.status,
     notify: patch.notify === undefined ? undefined : (patch.notify as JsonObject | null),
+    silencedUntil: patch.silenced_until === undefined ? undefined : patch.silenced_until === null ? null : new Date(patch.silenced_until),
   };
   if (patch.type !== undefined || patch.payload !== undefined) {
     const fields: FieldErrors = {};
@@ -122,6 +126,7 @@ function createInputFrom(body: TaskCreateBody, payload: JsonObject): TaskCreateI
     maxAttempts: body.max_attempts,
     status: body.status,
     notify: (body.notify as JsonObject | null | undefined) ?? null,
+    silencedUntil: body.silenced_until === undefined || body.silenced_until === null ? null : new Date(body.silenced_until),
   };
 }
 

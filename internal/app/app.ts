@@ -9,6 +9,7 @@ import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
+import { ChannelSender } from '../notify/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { toError } from '../platform/errors.js';
 import { type Logger, createLogger } from '../platform/logger.js';
@@ -48,6 +49,8 @@ export class App {
   readonly store: Store;
   /** Addresses the http check and webhooks may reach (APP_HTTP_DENY_CIDRS). */
   readonly outbound: OutboundPolicy;
+  /** Formats and delivers notifications (the scheduler's outbox, the API's channel tests). */
+  readonly channelSender: ChannelSender;
   readonly scheduler: Scheduler | undefined;
   /** `/queue` and the queue gauges. */
   readonly queue: QueueInspector;
@@ -65,6 +68,7 @@ export class App {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ level: config.logLevel, base: { role: options.role } });
     this.outbound = new OutboundPolicy(config.httpDenyCidrs);
+    this.channelSender = new ChannelSender({ policy: this.outbound }, { webhookSecret: config.webhook.secret, publicUrl: config.publicUrl });
     this.registry = options.registry ?? new HandlerRegistry();
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
@@ -91,6 +95,7 @@ export class App {
             registry: this.registry,
             queue: this.redis,
             outbound: this.outbound,
+            channelSender: this.channelSender,
             clock: this.clock,
             metrics: this.metrics,
             logger: this.logger,
@@ -183,6 +188,7 @@ export class App {
       logger: this.logger,
       metrics: this.metrics,
       clock: this.clock,
+      channelSender: this.channelSender,
       apiTokens: config.apiTokens,
       rateLimiter: this.rateLimiter(),
     });

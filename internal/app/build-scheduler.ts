@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import type { HandlerRegistry } from '../handlers/index.js';
 import type { OutboundPolicy } from '../handlers/outbound/index.js';
+import type { ChannelSender } from '../notify/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -34,6 +35,8 @@ export interface SchedulerBuildDeps {
   queue: StreamQueue | undefined;
   /** Where webhooks may be delivered (APP_HTTP_DENY_CIDRS), shared with the http check. */
   outbound: OutboundPolicy;
+  /** Formats and delivers notifications to their channels (through `outbound`). */
+  channelSender: ChannelSender;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
@@ -92,13 +95,12 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
       { schedule: housekeeping.retentionSchedule, retentionMs: config.runRetentionMs, batchSize: housekeeping.retentionBatch },
     ),
     new Notifier(
-      { store, policy: deps.outbound, clock, logger },
+      { store, sender: deps.channelSender, clock, metrics, logger },
       {
         intervalMs: Math.max(sched.intervalMs, 100),
         concurrency: NOTIFIER_CONCURRENCY,
         maxAttempts: config.webhook.maxAttempts,
         retry: { baseMs: config.webhook.retryBaseDelayMs, maxMs: Math.max(config.webhook.retryBaseDelayMs, NOTIFIER_MAX_RETRY_DELAY_MS) },
-        secret: config.webhook.secret,
         timeoutMs: NOTIFIER_TIMEOUT_MS,
       },
     ),

@@ -83,6 +83,10 @@ export const fileSchema = z
         browser_path: optionalString(),
         /** Pages the `browser` type renders at once per process. Default 2. */
         browser_concurrency: int(1, 64).default(2),
+        /** Where people reach this Vigil (`https://vigil.example.com`): links in notifications point under it. */
+        public_url: optionalString().pipe(
+          z.url({ protocol: /^https?$/, error: 'must be an http or https URL such as https://vigil.example.com' }).optional(),
+        ),
         /** Where a scheduler-only process serves /metrics and /healthz; unset serves nothing. */
         metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
       })
@@ -173,6 +177,7 @@ export const ENV_VARS = {
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
   APP_BROWSER_PATH: ['app', 'browser_path'],
   APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
+  APP_PUBLIC_URL: ['app', 'public_url'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVarName = keyof typeof ENV_VARS;
@@ -270,6 +275,8 @@ function shapeConfig(file: FileConfig) {
     browser: { path: app.browser_path, concurrency: app.browser_concurrency },
     /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
     metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
+    /** APP_PUBLIC_URL: where people reach this Vigil; notification links point under it. Undefined leaves them out. */
+    publicUrl: app.public_url,
   };
 }
 

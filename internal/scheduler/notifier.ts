@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
-import { type OutboundPolicy, deliverWebhook } from '../handlers/outbound/index.js';
+import type { AlertBody, ChannelSender, ChannelTarget, Delivery } from '../notify/index.js';
 import { type BackoffPolicy, backoffDelay } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
+import type { Metrics } from '../platform/metrics.js';
 import { TickingService } from '../platform/service.js';
 import { type ClaimedNotification, type Store, notificationClaimDue, notificationRecordAttempt } from '../store/index.js';
 
 export interface NotifierDeps {
   store: Store;
-  /** Where webhooks may be delivered (APP_HTTP_DENY_CIDRS), shared with the http check. */
-  policy: OutboundPolicy;
+  /** Formats and delivers to each channel (or a task's own webhook), through the outbound policy. */
+  sender: ChannelSender;
   clock: Clock;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -29,15 +31,14 @@ export interface NotifierConfig {
   maxAttempts: number;
   /** Backoff between attempts (APP_WEBHOOK_RETRY_BASE_DELAY, default 5s, doubling up to 10 min). */
   retry: BackoffPolicy;
-  /** APP_WEBHOOK_SECRET: signs bodies with HMAC-SHA256 when set. */
-  secret: string | undefined;
-  /** Per-attempt timeout (ms). */
+  /** Per-attempt timeout (ms); the sender's own, repeated here to size the claim's lease. */
   timeoutMs: number;
 }
 
 /**
- * Delivers the webhook outbox: claims due notifications, POSTs them (signed), records every attempt, and retries
- * with backoff. It runs beside the worker pool, never in it, so a slow or dead receiver never holds up a run.
+ * Delivers the notification outbox: claims due notifications, sends each through its channel (or the task's own
+ * signed webhook), records every attempt, and retries with backoff. It runs beside the worker pool, never in it,
+ * so a slow or dead receiver never holds up a run.
  */
 export class Notifier extends TickingService {
   private deliveries = new AbortController();
@@ -91,22 +92,21 @@ export class Notifier extends TickingService {
   }
 
   private async deliver(notification: ClaimedNotification): Promise<void> {
-    let delivery;
-    try {
-      delivery = await deliverWebhook({
-        url: notification.url,
-        body: JSON.parse(notification.body) as object,
-        secret: this.config.secret,
-        policy: this.deps.policy,
-        signal: this.deliveries.signal,
-        timeoutMs: this.config.timeoutMs,
-      });
-    } catch {
-      // Only a shutdown aborts a delivery; its lease expires and another attempt follows.
-      return;
+    let delivery: Delivery;
+    // A channel deleted since the notification was queued has nowhere to go: that is final, not worth retrying.
+    const gone = notification.channelId !== null && notification.channel === null;
+    if (gone) {
+      delivery = { ok: false, status_code: null, response: null, error: `channel ${notification.channelId} no longer exists`, duration_ms: 0 };
+    } else {
+      try {
+        delivery = await this.deps.sender.send(targetOf(notification), JSON.parse(notification.body) as AlertBody, this.deliveries.signal);
+      } catch {
+        // Only a shutdown aborts a delivery; its lease expires and another attempt follows.
+        return;
+      }
     }
     const now = new Date(this.deps.clock.now());
-    const exhausted = notification.attempt >= this.config.maxAttempts;
+    const exhausted = gone || notification.attempt >= this.config.maxAttempts;
     await notificationRecordAttempt(this.deps.store, {
       notification,
       ok: delivery.ok,
@@ -116,11 +116,28 @@ export class Notifier extends TickingService {
       now,
       retryAt: delivery.ok || exhausted ? null : new Date(now.getTime() + backoffDelay(notification.attempt, this.config.retry)),
     });
+    const kind = notification.channel?.kind ?? (notification.channelId === null ? 'webhook' : 'deleted');
+    this.deps.metrics.notificationAttempts.inc({ kind, outcome: delivery.ok ? 'delivered' : exhausted ? 'failed' : 'retry' });
     if (!delivery.ok) {
+      // The sender has scrubbed the channel's secrets from the error; the channel is named by id and kind only.
       this.deps.logger.warn(
-        { notificationId: notification.id, taskId: notification.taskId, attempt: notification.attempt, error: delivery.error, gaveUp: exhausted },
-        'webhook delivery failed',
+        {
+          notificationId: notification.id,
+          taskId: notification.taskId,
+          channelId: notification.channelId,
+          kind,
+          attempt: notification.attempt,
+          error: delivery.error,
+          gaveUp: exhausted,
+        },
+        'notification delivery failed',
       );
     }
   }
+}
+
+/** The channel a claimed notification goes to: its own, or the task's `webhook_url` as a webhook channel. */
+function targetOf(notification: ClaimedNotification): ChannelTarget {
+  if (notification.channel !== null) return notification.channel;
+  return { id: null, name: 'webhook_url', kind: 'webhook', config: { url: notification.url } };
 }

@@ -1,5 +1,8 @@
 import { Router } from 'express';
 import {
+  type Db,
+  type JsonObject,
+  channelIdsExisting,
   firstSlotAfter,
   isStoreError,
   notificationListByTask,
@@ -12,7 +15,7 @@ import {
   withTransaction,
 } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, NotFoundError } from '../errors.js';
+import { ApiError, type FieldErrors, NotFoundError, ValidationError } from '../errors.js';
 import { IDEMPOTENCY_HEADER, REPLAYED_HEADER, readIdempotencyKey, requestHash } from '../idempotency.js';
 import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
 import { notificationToJson, pageToJson, runToJson, taskSpecToJson, taskToJson } from '../serializers.js';
@@ -31,6 +34,7 @@ export function tasksRouter(deps: ApiDeps): Router {
 
   router.post('/tasks', async (req, res) => {
     const input = parseTaskCreate(req.body, registry);
+    await checkChannels(store, input.notify);
     const key = readIdempotencyKey(req.get(IDEMPOTENCY_HEADER));
     // The body is hashed only when there is a key to compare it under.
     const idempotency = key === null ? null : { key, requestHash: requestHash(req.body) };
@@ -68,6 +72,7 @@ export function tasksRouter(deps: ApiDeps): Router {
       const task = await taskGetById(trx, id);
       if (task === undefined) throw taskNotFound(id);
       const changes = resolveTaskPatch(task, patch, registry);
+      if (changes.notify !== undefined) await checkChannels(trx, changes.notify);
       // A new schedule starts a new cycle; re-sending the current schedule must not postpone the next slot.
       const nextRunAt =
         changes.schedule !== undefined && !sameSchedule(changes.schedule, task.schedule)
@@ -121,6 +126,18 @@ export function tasksRouter(deps: ApiDeps): Router {
   });
 
   return router;
+}
+
+/** Refuses a `notify.channels` that names a channel that does not exist, naming each such entry. */
+async function checkChannels(conn: Db, notify: JsonObject | null): Promise<void> {
+  const ids = Array.isArray(notify?.channels) ? (notify.channels as number[]) : [];
+  if (ids.length === 0) return;
+  const existing = await channelIdsExisting(conn, ids);
+  const fields: FieldErrors = {};
+  ids.forEach((id, i) => {
+    if (!existing.has(id)) fields[`notify.channels.${i}`] = `no channel with id ${id}`;
+  });
+  if (Object.keys(fields).length > 0) throw new ValidationError(fields);
 }
 
 function taskNotFound(id: number): NotFoundError {
