@@ -1,7 +1,7 @@
 import { App } from '../../internal/app/index.js';
 import { loadConfig } from '../../internal/config/index.js';
 import type { HandlerRegistry } from '../../internal/handlers/index.js';
-import { createLogger } from '../../internal/platform/logger.js';
+import { type Logger, createLogger } from '../../internal/platform/logger.js';
 import { REDIS_ADDR } from './services.js';
 import { testRegistry } from './test-types.js';
 
@@ -15,6 +15,8 @@ export interface TestAppOptions {
   role?: 'api' | 'scheduler';
   env?: Record<string, string>;
   registry?: HandlerRegistry;
+  /** The app's logger; default silent unless VIGIL_TEST_LOG is set. Tests that read log lines pass their own. */
+  logger?: Logger;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function startTestApp(options: TestAppOptions): Promise<{ app: App;
     ...options.env,
   };
   const config = loadConfig({ env });
-  const logger = createLogger({ level: process.env.VIGIL_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? createLogger({ level: process.env.VIGIL_TEST_LOG ?? 'silent' });
   const app = new App({ role: options.role ?? 'api', config, logger, registry: options.registry ?? testRegistry() });
   await app.start();
   return { app, url: `http://127.0.0.1:${app.port ?? 0}` };
