@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../internal/app/index.js';
 import { type LocalServer, reply, startServer } from '../internal/handlers/outbound/test-support.js';
 import { capturingLogger } from './support/log-capture.js';
-import { type Dialect, type TestStore, createTestStore } from './support/services.js';
+import { type Dialect, type TestStore, createTestStore, waitFor } from './support/services.js';
 import { startTestApp } from './support/test-app.js';
 
 /**
@@ -55,7 +55,11 @@ describe.each<Dialect>(['mysql', 'sqlite'])('channels API (%s)', (dialect) => {
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
     smtpPort = (smtp.server.address() as AddressInfo).port;
-    ({ app, url } = await startTestApp({ storeEnv: ts.env, env: { APP_RUN_SCHEDULER: 'false', APP_PUBLIC_URL: 'https://vigil.example.com' }, logger }));
+    ({ app, url } = await startTestApp({
+      storeEnv: ts.env,
+      env: { APP_PUBLIC_URL: 'https://vigil.example.com', APP_WEBHOOK_MAX_ATTEMPTS: '2', APP_WEBHOOK_RETRY_BASE_DELAY: '200ms' },
+      logger,
+    }));
   });
 
   afterAll(async () => {
@@ -216,6 +220,44 @@ describe.each<Dialect>(['mysql', 'sqlite'])('channels API (%s)', (dialect) => {
     expect((await call('DELETE', `/channels/${channels.slack}`)).status).toBe(204);
     expect((await call('GET', `/channels/${channels.slack}`)).status).toBe(404);
     expect((await call('DELETE', `/channels/${channels.slack}`)).status).toBe(404);
+  });
+
+  it('records refused deliveries of every kind through the outbox, without their secrets', async () => {
+    const refusing = [
+      { name: 'r-hook', kind: 'webhook', config: { url: `${receiver.origin}/refuse/hook/${SECRETS.slackPath}`, secret: SECRETS.webhookSecret } },
+      { name: 'r-discord', kind: 'discord', config: { webhook_url: `${receiver.origin}/refuse/api/webhooks/1/${SECRETS.discordToken}` } },
+      { name: 'r-telegram', kind: 'telegram', config: { bot_token: SECRETS.telegramToken, chat_id: 7, api_base: `${receiver.origin}/refuse` } },
+      { name: 'r-ntfy', kind: 'ntfy', config: { server: `${receiver.origin}/refuse`, topic: 'shop', token: SECRETS.ntfyToken } },
+      { name: 'r-mail', kind: 'email', config: { ...email(), password: `${SECRETS.smtpPassword}-but-wrong` } },
+    ];
+    const ids: number[] = [];
+    for (const spec of refusing) {
+      const res = await call('POST', '/channels', spec);
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      ids.push(res.json.id as number);
+    }
+    const created = await call('POST', '/tasks', {
+      name: 'refused everywhere',
+      type: 'http',
+      payload: { url: `${receiver.origin}/refuse/target` },
+      schedule: { every: 3600 },
+      notify: { channels: ids },
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const taskId = created.json.id as number;
+    type Note = { status: string; channel: { kind: string }; attempts: { status_code: number | null; error: string | null }[] };
+    const notes = await waitFor(
+      async () => {
+        const items = (await call('GET', `/tasks/${taskId}/notifications`)).json.items as Note[];
+        return items.length === ids.length && items.every((n) => n.status === 'failed') ? items : undefined;
+      },
+      { timeoutMs: 20_000, message: 'every delivery given up' },
+    );
+    const codes = Object.fromEntries(notes.map((n) => [n.channel.kind, n.attempts.map((a) => a.status_code)]));
+    expect(codes).toEqual({ webhook: [403, 403], discord: [403, 403], telegram: [403, 403], ntfy: [403, 403], email: [535, 535] });
+    for (const n of notes) for (const a of n.attempts) expect(a.error).toBeTruthy();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    expect(lines.filter((l) => l.includes('notification delivery failed')).length).toBeGreaterThanOrEqual(ids.length * 2);
   });
 
   it('lists /channels in the OpenAPI document', async () => {
