@@ -168,5 +168,9 @@ describe('email channel through the outbox', () => {
     expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThanOrEqual(300 - 20);
     expect(failed.last_error).toMatch(/550/);
     expect(refusing.attempts()).toBe(3);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('vigil_notification_attempts_total{kind="email",outcome="retry"} 2');
+    expect(metrics).toContain('vigil_notification_attempts_total{kind="email",outcome="failed"} 1');
+    expect(metrics).toContain('vigil_notification_attempts_total{kind="email",outcome="delivered"} 1');
   });
 });

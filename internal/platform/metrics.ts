@@ -65,6 +65,11 @@ export class Metrics {
   readonly poolSize = this.gauge('vigil_worker_pool_size', 'Concurrent runs this process allows.');
   readonly mode = this.gauge('vigil_mode', 'Scheduler mode: 1 for the active one.', ['mode']);
   readonly recovered = this.counter('vigil_recovered_runs_total', 'Runs whose executor died, found by recovery.');
+  readonly notificationAttempts = this.counter(
+    'vigil_notification_attempts_total',
+    'Notification delivery attempts, by channel kind and outcome (delivered, retry, failed: given up).',
+    ['kind', 'outcome'],
+  );
 
   private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
