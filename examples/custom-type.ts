@@ -4,8 +4,9 @@
  * It shows the whole contract of a type (see internal/handlers/registry.ts):
  * - `payloadSchema` (zod) is checked at `POST /tasks` and `PATCH /tasks/:id`; a bad payload is a 400 naming the
  *   field (`payload.min_free_bytes`);
- * - `run` resolves to the run's output. `up` becomes the task's current state (`GET /tasks/:id` → `up`), and
- *   `events` listed in the task's `notify.on` are sent to its webhook;
+ * - `run` resolves to the run's output. The task's state (`GET /tasks/:id` → `up`) follows `up` once the task's
+ *   `notify.down_after`/`up_after` thresholds are met (the scheduler sends `down` and `up` itself then), and other
+ *   `events` listed in the task's `notify.on` are sent to its webhook and channels;
  * - `ctx.memory` is what `ctx.remember()` kept on the last successful run (only for `usesMemory` types), stored in
  *   the database, so it survives restarts: here a check counter and the last state, to report transitions only;
  * - a throw fails the attempt, which is retried and dead-lettered (a path that does not exist is a broken task,

@@ -29,8 +29,9 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
   usesMemory?: boolean;
   /**
    * Whatever `run` resolves to is the run's output. Two fields of it mean something to the scheduler: `up`
-   * (a boolean) becomes the task's current state, and `events` (strings) are sent to the task's webhook when its
-   * `notify.on` lists them.
+   * (a boolean) is what the check saw, which the task's confirmed state follows through its `notify.down_after` and
+   * `up_after` thresholds (the scheduler then sends `down` and `up` itself), and `events` (strings) are sent to the
+   * task's webhook and channels when its `notify.on` lists them.
    */
   run(payload: z.output<S>, ctx: RunContext): Promise<unknown>;
   /**
