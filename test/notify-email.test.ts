@@ -112,9 +112,10 @@ describe('email channel through the outbox', () => {
       notify: { channels: [channelId], on: ['new_items'] },
     });
     // The first run is the baseline; then two new items appear.
-    await waitFor(async () => (await getJson<{ items: unknown[] }>(`${url}/tasks/${task.id}/runs`)).body.items.length >= 1, {
-      message: 'the baseline run',
-    });
+    await waitFor(
+      async () => (await getJson<{ items: { status: string }[] }>(`${url}/tasks/${task.id}/runs`)).body.items.some((r) => r.status === 'succeeded'),
+      { message: 'the baseline run' },
+    );
     items = [
       { id: 'b2', title: 'Floor lamp', url: 'https://shop.example/b2', price: 120 },
       { id: 'c3', title: 'Reading <lamp>', url: 'https://shop.example/c3', price: 45 },
