@@ -121,7 +121,10 @@ function htmlBody(message: AlertMessage): string {
     parts.push(`<h3 style="margin:0 0 8px">New items (${message.itemCount})</h3>`, '<ul style="margin:0 0 16px;padding-left:20px">');
     for (const item of message.items) {
       const title = item.url === null ? `<strong>${htmlEscape(item.title)}</strong>` : `<a href="${htmlEscape(item.url)}"><strong>${htmlEscape(item.title)}</strong></a>`;
-      const fields = item.fields.map((f) => `<br><span style="color:#57606a">${htmlEscape(f.name)}:</span> ${htmlEscape(f.value)}`).join('');
+      const fields =
+        item.fields.length === 0
+          ? ''
+          : `<br>${item.fields.map((f) => `<span style="color:#57606a">${htmlEscape(f.name)}:</span> ${htmlEscape(f.value)}`).join(' · ')}`;
       parts.push(`<li style="margin:0 0 6px">${title}${fields}</li>`);
     }
     parts.push('</ul>');
