@@ -168,6 +168,18 @@ describe('email channel', () => {
     expect(server.received).toHaveLength(0);
   });
 
+  it('upgrades with STARTTLS, checking the certificate unless told not to', async () => {
+    // smtp-server offers STARTTLS with a self-signed certificate of its own.
+    const server = await smtp({ disabledCommands: [] });
+    const checked = await sender.send({ id: 6, name: 'ops mail', kind: 'email', config: config(server.port, { tls: 'starttls' }) }, downBody());
+    expect(checked.ok).toBe(false);
+    expect(checked.error).toMatch(/certificate/i);
+    expect(server.received).toHaveLength(0);
+    const trusting = await sender.send({ id: 6, name: 'ops mail', kind: 'email', config: config(server.port, { tls: 'starttls', tls_verify: false }) }, downBody());
+    expect(trusting).toMatchObject({ ok: true, status_code: 250 });
+    expect(server.received).toHaveLength(1);
+  });
+
   it('refuses an SMTP host whose address is denied, before connecting', async () => {
     const server = await smtp();
     const denying = testSender({ deny: ['127.0.0.0/8'] });

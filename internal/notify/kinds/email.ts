@@ -36,6 +36,9 @@ export const emailConfigSchema = z
         description:
           '`starttls` (default): upgrade with STARTTLS and refuse a server that cannot; `implicit`: TLS from the first byte (port 465); `none`: plain text (a local relay only).',
       }),
+    tls_verify: z.boolean({ error: 'must be true or false' }).default(true).meta({
+      description: 'Check the server’s certificate (default true). false accepts a self-signed one: only for a server you run.',
+    }),
     user: z.string().min(1, { error: 'must not be empty' }).max(500).optional().meta({ description: 'SMTP login.' }),
     password: z.string().min(1, { error: 'must not be empty' }).max(500).optional().meta({ description: 'SMTP password. A secret.' }),
     from: z.string().min(3).max(320).meta({ description: 'The sender, `alerts@example.com` or `Vigil <alerts@example.com>`.' }),
@@ -175,6 +178,7 @@ export const emailKind = defineChannelKind({
       ignoreTLS: config.tls === 'none',
       // TLS checks the certificate against the name the operator wrote, not the address connected to.
       ...(isIP(host) === 0 ? { servername: host } : {}),
+      tls: { rejectUnauthorized: config.tls_verify, ...(isIP(host) === 0 ? { servername: host } : {}) },
       ...(config.user === undefined ? {} : { auth: { user: config.user, pass: config.password ?? '' } }),
       connectionTimeout: ctx.timeoutMs,
       greetingTimeout: ctx.timeoutMs,
