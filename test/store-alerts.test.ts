@@ -27,7 +27,7 @@ import { type Dialect, type TestStore, createTestStore } from './support/service
 
 const T0 = new Date('2031-05-06T07:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
-const retry = { baseMs: 1000, maxMs: 1000, random: () => 0 };
+const retryDelayMs = () => 1000;
 
 describe.each<Dialect>(['mysql', 'sqlite'])('alert state in the store (%s)', (dialect) => {
   let ts: TestStore;
@@ -64,8 +64,8 @@ describe.each<Dialect>(['mysql', 'sqlite'])('alert state in the store (%s)', (di
 
   /** Claims every due task of `type` at `now`, starts them, and completes them in ONE batch with these results. */
   async function round(type: string, now: Date, results: Map<number, { up?: boolean; events?: string[] }>) {
-    const claims = await slotClaimDue(store, { owner: 'w', leaseToken: `t-${type}-${now.getTime()}`, leaseMs: 60_000, now, typePatterns: [type], limit: 50, channel: 'poll' });
-    const started = await runStartMany(store, { claims, worker: 'w', now });
+    const claims = await slotClaimDue(store, { workerId: 'w', leaseToken: `t-${type}-${now.getTime()}`, leaseMs: 60_000, now, typePatterns: [type], limit: 50, channel: 'poll' });
+    const started = await runStartMany(store, { claims, workerId: 'w', now });
     const items = claims.map((claim: ClaimedSlot) => {
       const r = results.get(claim.task.id) ?? {};
       return {
@@ -75,7 +75,7 @@ describe.each<Dialect>(['mysql', 'sqlite'])('alert state in the store (%s)', (di
         effects: { ...(r.up === undefined ? {} : { up: r.up }), ...(r.events === undefined ? {} : { events: r.events }) },
       };
     });
-    return slotCompleteMany(store, { items, now, retry });
+    return slotCompleteMany(store, { items, now, retryDelayMs });
   }
 
   it('moves the alert state of each task of one batch on its own', async () => {
@@ -138,13 +138,13 @@ describe.each<Dialect>(['mysql', 'sqlite'])('alert state in the store (%s)', (di
   it('writes nothing for an outcome whose lease is lost', async () => {
     const type = `alerts_lost_${dialect}`;
     const t = await task(type, { webhook_url: 'https://hooks.example/y' });
-    const claims = await slotClaimDue(store, { owner: 'w', leaseToken: 'lost-1', leaseMs: 60_000, now: T0, typePatterns: [type], limit: 5, channel: 'poll' });
-    const started = await runStartMany(store, { claims, worker: 'w', now: T0 });
+    const claims = await slotClaimDue(store, { workerId: 'w', leaseToken: 'lost-1', leaseMs: 60_000, now: T0, typePatterns: [type], limit: 5, channel: 'poll' });
+    const started = await runStartMany(store, { claims, workerId: 'w', now: T0 });
     await store.db.updateTable('tasks').set({ lease_token: 'someone-else' }).where('id', '=', t.id).execute();
     const [claim] = claims as [ClaimedSlot];
     const [completion] = await slotCompleteMany(store, {
       now: T0,
-      retry,
+      retryDelayMs,
       items: [{ claim, runId: started.get(claim) as number, result: { status: 'succeeded', output: { up: false }, error: null, startedAt: T0, durationMs: 1 }, effects: { up: false } }],
     });
     expect(completion).toEqual({ kind: 'lease_lost' });

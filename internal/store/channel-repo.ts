@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { decodeCursor, pageOf, parseJson, toDate } from './mappers.js';
+import { pageOf, parseJson, toDate } from './mappers.js';
 import type { Updateable } from 'kysely';
 import type { Channel, ChannelsTable, JsonObject, Page } from './types.js';
 
@@ -35,11 +35,9 @@ export async function channelGetById(conn: Db, id: number): Promise<Channel | un
 
 /** Channels in id order, one page at a time. */
 export async function channelList(conn: Db, params: { limit: number; cursor?: string | undefined; kind?: string | undefined }): Promise<Page<Channel>> {
-  let query = conn.db.selectFrom('channels').selectAll().orderBy('id', 'asc').limit(params.limit + 1);
+  let query = conn.db.selectFrom('channels').selectAll();
   if (params.kind !== undefined) query = query.where('kind', '=', params.kind);
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-  if (after !== undefined) query = query.where('id', '>', after);
-  return pageOf(await query.execute(), params.limit, channelFromRow);
+  return pageOf(query, { limit: params.limit, cursor: params.cursor, order: 'asc' }, channelFromRow);
 }
 
 /** Changes a channel's name and/or config; returns it, or undefined when it does not exist. */
