@@ -588,7 +588,7 @@ describe('one declaration per setting', () => {
   it('lists every field of the file format in configs/config.json, except secrets and what is unset by default', () => {
     const file = JSON.parse(readFileSync(DEFAULTS_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
     const inFile = Object.entries(file).flatMap(([section, values]) => Object.keys(values).map((key) => `${section}.${key}`));
-    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr', 'app.browser_path'];
+    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr', 'app.browser_path', 'app.public_url'];
     expect([...inFile, ...unsetByDefault].sort()).toEqual(leaves(fileSchema).sort());
   });
 });
