@@ -4,6 +4,60 @@
  */
 
 export interface paths {
+    "/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List channels (secrets masked) */
+        get: operations["listChannels"];
+        put?: never;
+        /** Create a notification channel */
+        post: operations["createChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a channel (secrets masked) */
+        get: operations["getChannel"];
+        put?: never;
+        post?: never;
+        /** Delete a channel no task uses (409 names the tasks that do) */
+        delete: operations["deleteChannel"];
+        options?: never;
+        head?: never;
+        /** Change a channel’s name or config */
+        patch: operations["updateChannel"];
+        trace?: never;
+    };
+    "/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test message and report what the other side answered */
+        post: operations["testChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -201,7 +255,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Webhook notifications and every delivery attempt, newest first */
+        /** Notifications (webhook_url and channels) and every delivery attempt, newest first */
         get: operations["listTaskNotifications"];
         put?: never;
         post?: never;
@@ -266,6 +320,101 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Channel: {
+            /** @description The kind’s config, secrets masked (`****`, or a URL’s scheme and host then `/…/****`). */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC.
+             */
+            created_at: string;
+            id: number;
+            /** @enum {string} */
+            kind: "webhook" | "email" | "slack" | "discord" | "telegram" | "ntfy";
+            name: string;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC.
+             */
+            updated_at: string;
+        };
+        /** @description The body of `POST /channels`: a name, a kind, and that kind’s config. */
+        ChannelCreate: components["schemas"]["ChannelCreate_webhook"] | components["schemas"]["ChannelCreate_email"] | components["schemas"]["ChannelCreate_slack"] | components["schemas"]["ChannelCreate_discord"] | components["schemas"]["ChannelCreate_telegram"] | components["schemas"]["ChannelCreate_ntfy"];
+        /** @description A Discord webhook, as one embed. */
+        ChannelCreate_discord: {
+            config: components["schemas"]["DiscordChannelConfig"];
+            /** @constant */
+            kind: "discord";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        /** @description An email over SMTP, as plain text and HTML. */
+        ChannelCreate_email: {
+            config: components["schemas"]["EmailChannelConfig"];
+            /** @constant */
+            kind: "email";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        /** @description A push notification through ntfy (JSON publish). */
+        ChannelCreate_ntfy: {
+            config: components["schemas"]["NtfyChannelConfig"];
+            /** @constant */
+            kind: "ntfy";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        /** @description A Slack incoming webhook, in Block Kit. */
+        ChannelCreate_slack: {
+            config: components["schemas"]["SlackChannelConfig"];
+            /** @constant */
+            kind: "slack";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        /** @description A Telegram bot message (sendMessage, HTML). */
+        ChannelCreate_telegram: {
+            config: components["schemas"]["TelegramChannelConfig"];
+            /** @constant */
+            kind: "telegram";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        /** @description A signed JSON POST of {task_id, name, event, output, timestamp} to a URL. */
+        ChannelCreate_webhook: {
+            config: components["schemas"]["WebhookChannelConfig"];
+            /** @constant */
+            kind: "webhook";
+            /** @description Unique among channels. */
+            name: string;
+        };
+        ChannelList: {
+            items: components["schemas"]["Channel"][];
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            next_cursor: string | null;
+        };
+        /** @description The body of `PATCH /channels/{id}`. The kind cannot change. */
+        ChannelPatch: {
+            /** @description Fields to change, laid over the stored config: `null` removes an optional field, and a secret sent back masked (as the API shows it) is kept. */
+            config?: {
+                [key: string]: unknown;
+            };
+            /** @description Unique among channels. */
+            name?: string;
+        };
+        ChannelTestResult: {
+            duration_ms: number;
+            /** @description Why the test failed; never contains the channel’s secrets. */
+            error: string | null;
+            /** @description The other side accepted the test message. */
+            ok: boolean;
+            /** @description The start of its answer. */
+            response: string | null;
+            /** @description Its HTTP status or SMTP reply code; null when it did not answer. */
+            status_code: number | null;
+        };
         /** @description Run on a cron line, read in a time zone. */
         CronSchedule: {
             /**
@@ -307,6 +456,48 @@ export interface components {
             queued_via: "stream" | "direct" | "poll";
             replayed: number;
             task: components["schemas"]["Task"];
+        };
+        DiscordChannelConfig: {
+            /** @description Overrides the webhook’s name. */
+            username?: string;
+            /**
+             * Format: uri
+             * @description The webhook URL Discord gave (https://discord.com/api/webhooks/…). A secret.
+             */
+            webhook_url: string;
+        };
+        EmailChannelConfig: {
+            /** @description The sender, `alerts@example.com` or `Vigil <alerts@example.com>`. */
+            from: string;
+            /**
+             * @description The SMTP server.
+             * @example smtp.example.com
+             */
+            host: string;
+            /** @description SMTP password. A secret. */
+            password?: string;
+            /** @description Default 465 with `tls: "implicit"`, else 587. */
+            port?: number;
+            /**
+             * @description Starts every subject. Default `[Vigil]`.
+             * @default [Vigil]
+             */
+            subject_prefix?: string;
+            /**
+             * @description `starttls` (default): upgrade with STARTTLS and refuse a server that cannot; `implicit`: TLS from the first byte (port 465); `none`: plain text (a local relay only).
+             * @default starttls
+             * @enum {string}
+             */
+            tls?: "starttls" | "implicit" | "none";
+            /**
+             * @description Check the server’s certificate (default true). false accepts a self-signed one: only for a server you run.
+             * @default true
+             */
+            tls_verify?: boolean;
+            /** @description Recipients. */
+            to: string[];
+            /** @description SMTP login. */
+            user?: string;
         };
         Error: {
             error: {
@@ -356,12 +547,19 @@ export interface components {
                 attempt: number;
                 duration_ms: number;
                 error: string | null;
+                /** @description The HTTP status, or the SMTP reply code. */
                 status_code: number | null;
             }[];
-            /** @description The JSON body posted (and signed). */
+            /** @description What was sent: {task_id, name, event, output, timestamp, target?}, formatted by each channel. */
             body: {
                 [key: string]: unknown;
             };
+            /** @description The channel it went to (name and kind null once deleted); null for the webhook_url. */
+            channel: {
+                id: number;
+                kind: string | null;
+                name: string | null;
+            } | null;
             /**
              * Format: date-time
              * @description ISO-8601, UTC.
@@ -380,18 +578,54 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "delivered" | "failed";
             task_id: number;
-            url: string;
+            /** @description The task’s own webhook_url; null for a channel. */
+            url: string | null;
         };
         NotificationList: {
             items: components["schemas"]["Notification"][];
             /** @description Pass as `cursor` for the next page; null on the last. */
             next_cursor: string | null;
         };
-        /** @description A webhook called when the check changes state. */
+        /** @description Where and when the task’s events are sent: its own webhook and channels, which events, after how many results in a row, and how often to remind. */
         Notify: {
+            /** @description Ids of channels (`POST /channels`) that receive the events. */
+            channels?: number[];
+            /** @description Consecutive down results before the task is down and `down` is sent. Default 1. */
+            down_after?: number;
+            /**
+             * @description The events sent. Default `["down", "up"]`.
+             * @default [
+             *       "down",
+             *       "up"
+             *     ]
+             */
             on: ("down" | "up" | "changed" | "new_items" | "cert_expiring")[];
-            /** Format: uri */
-            webhook_url: string;
+            /**
+             * @description Send `down` again this often while the task stays down. Default: never.
+             * @example 1h
+             */
+            remind_every?: string;
+            /** @description Consecutive up results before the task is up again and `up` is sent. Default 1. */
+            up_after?: number;
+            /**
+             * Format: uri
+             * @description A receiver of signed JSON POSTs, as before channels existed.
+             */
+            webhook_url?: string;
+        };
+        NtfyChannelConfig: {
+            /** @description Overrides the priority (default: 5 for down, 4 for warnings, 3 otherwise). */
+            priority?: number;
+            /**
+             * Format: uri
+             * @description The ntfy server. Default https://ntfy.sh.
+             * @default https://ntfy.sh
+             */
+            server?: string;
+            /** @description An access token (tk_…), sent as a Bearer token. A secret. */
+            token?: string;
+            /** @description The topic to publish to. */
+            topic: string;
         };
         /** @description Checks a URL: status, body match, headers, JSON conditions, latency and TLS expiry; content changes and new items (JSON, HTML, feeds). */
         Payload_http: {
@@ -618,6 +852,13 @@ export interface components {
             next_cursor: string | null;
         };
         Schedule: components["schemas"]["EverySchedule"] | components["schemas"]["CronSchedule"];
+        SlackChannelConfig: {
+            /**
+             * Format: uri
+             * @description The incoming webhook URL Slack gave (https://hooks.slack.com/services/…). A secret.
+             */
+            webhook_url: string;
+        };
         Stats: {
             by_type: {
                 [key: string]: {
@@ -678,11 +919,13 @@ export interface components {
             /** @description 5 runs first. */
             priority: number;
             schedule: components["schemas"]["Schedule"];
+            /** @description Nothing is sent before this time. */
+            silenced_until: string | null;
             /** @enum {string} */
             status: "running" | "paused";
             timeout_ms: number;
             type: string;
-            /** @description The current state a monitoring check reported (the http type); null until one does. */
+            /** @description The confirmed state of a monitoring check (the http type), after `notify.down_after`/`up_after`; null until one is confirmed. */
             up: boolean | null;
             /**
              * Format: date-time
@@ -714,6 +957,8 @@ export interface components {
              */
             priority?: number;
             schedule: components["schemas"]["Schedule"];
+            /** @description Nothing is sent before this time; the checks still run and are recorded. Null: not silenced. */
+            silenced_until?: string | null;
             /**
              * @default running
              * @enum {string}
@@ -755,11 +1000,13 @@ export interface components {
              */
             queued_via: "stream" | "direct" | "poll";
             schedule: components["schemas"]["Schedule"];
+            /** @description Nothing is sent before this time. */
+            silenced_until: string | null;
             /** @enum {string} */
             status: "running" | "paused";
             timeout_ms: number;
             type: string;
-            /** @description The current state a monitoring check reported (the http type); null until one does. */
+            /** @description The confirmed state of a monitoring check (the http type), after `notify.down_after`/`up_after`; null until one is confirmed. */
             up: boolean | null;
             /**
              * Format: date-time
@@ -785,6 +1032,8 @@ export interface components {
             /** @description 5 runs first. */
             priority?: number;
             schedule?: components["schemas"]["Schedule"];
+            /** @description Nothing is sent before this time; the checks still run and are recorded. Null: not silenced. */
+            silenced_until?: string | null;
             /** @enum {string} */
             status?: "running" | "paused";
             timeout_ms?: number;
@@ -809,6 +1058,29 @@ export interface components {
             timeout_ms: number;
             type: string;
         };
+        TelegramChannelConfig: {
+            /**
+             * Format: uri
+             * @description The Bot API server. Default https://api.telegram.org.
+             * @default https://api.telegram.org
+             */
+            api_base?: string;
+            /** @description The bot’s token from @BotFather. A secret. */
+            bot_token: string;
+            /** @description Where the bot posts: a numeric chat id, or @channelname. */
+            chat_id: number | string;
+            /** @description A topic of a forum group. */
+            message_thread_id?: number;
+        };
+        WebhookChannelConfig: {
+            /** @description HMAC key for this channel; default APP_WEBHOOK_SECRET. Never returned. */
+            secret?: string;
+            /**
+             * Format: uri
+             * @description The receiver. Treated as a secret: the API shows only its scheme and host.
+             */
+            url: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -818,6 +1090,454 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listChannels: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                kind?: "webhook" | "email" | "slack" | "discord" | "telegram" | "ntfy";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestResult"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;

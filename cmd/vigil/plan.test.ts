@@ -25,6 +25,7 @@ const task = (id: number, s: TaskSpec): Task => ({
   last_run_at: null,
   last_status: null,
   up: null,
+  silenced_until: null,
   created_at: '2030-01-01T00:00:00.000Z',
   updated_at: '2030-01-01T00:00:00.000Z',
 });
