@@ -162,8 +162,7 @@ describe.each(targets)('cmd/migrate against $dialect', ({ dialect, env, open }) 
     const again = await migrate(['down'], env());
     expect(again.code).toBe(0);
     expect(logLines(again).find((line) => line.msg === 'nothing to revert')).toMatchObject({ reverted: [] });
-    // One child process per migration, each a few seconds on a loaded machine.
-  }, 30_000 * (MIGRATIONS.length + 2));
+  });
 
   it('up after down restores the schema', async () => {
     const result = await migrate(['up'], env());
