@@ -85,6 +85,8 @@ export const fileSchema = z
         browser_concurrency: int(1, 64).default(2),
         /** Where a scheduler-only process serves /metrics and /healthz; unset serves nothing. */
         metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
+        /** The dashboard shows but cannot act: it hides every action and the API refuses its changes. Default false. */
+        ui_read_only: bool().default(false),
       })
       .strict()
       .prefault({}),
@@ -173,6 +175,7 @@ export const ENV_VARS = {
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
   APP_BROWSER_PATH: ['app', 'browser_path'],
   APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
+  APP_UI_READ_ONLY: ['app', 'ui_read_only'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVarName = keyof typeof ENV_VARS;
@@ -270,6 +273,8 @@ function shapeConfig(file: FileConfig) {
     browser: { path: app.browser_path, concurrency: app.browser_concurrency },
     /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
     metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
+    /** APP_UI_READ_ONLY: the dashboard hides every action, and the API refuses the changes the dashboard sends. */
+    uiReadOnly: app.ui_read_only,
   };
 }
 
