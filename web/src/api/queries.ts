@@ -69,7 +69,8 @@ export function useTask(id: number) {
   });
 }
 
-export const RUN_PAGE_SIZE = 50;
+/** Runs fetched per page: enough for the latency chart; the table shows fewer until asked. */
+export const RUN_PAGE_SIZE = 100;
 
 /** A task's run history, newest first, page by page; faster while a run is in flight or was just asked for. */
 export function useRuns(id: number, fast: boolean) {
