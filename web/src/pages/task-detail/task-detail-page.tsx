@@ -54,7 +54,7 @@ export function TaskDetailPage({ id }: { id: number }) {
       </p>
       <div className="page-title">
         <h1>{t.name}</h1>
-        <span className="stack">
+        <span className="stack" role="group" aria-label="State">
           <UpBadge up={t.up} />
           <TaskStatusBadge status={t.status} />
         </span>
