@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Response, Router } from 'express';
+import { NotFoundError } from '../errors.js';
 
 /** Where the dashboard's files are, and whether it may act. */
 export interface DashboardOptions {
@@ -85,7 +86,9 @@ export function dashboardRouter(options: DashboardOptions | undefined): Router {
 
   router.use('/ui', (req, res, next) => {
     const last = req.path.split('/').pop() ?? '';
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || last.includes('.')) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    // A file the build does not have is a 404 here, not a page, and not a 401 from the API behind.
+    if (last.includes('.')) return next(new NotFoundError(`no dashboard file ${req.path.slice(0, 200)}`));
     sendIndex(res);
   });
 
