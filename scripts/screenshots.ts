@@ -5,9 +5,10 @@
  * width. Needs the dashboard built (`npm run build:web`) and a Chromium (APP_BROWSER_PATH, CHROMIUM_PATH or
  * /usr/bin/chromium).
  *
- *   npm run screenshots
+ *   npm run screenshots            the README's two pictures
+ *   npm run screenshots -- --all   also dark and phone-width views, under test/browser/screenshots/ (not committed)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,10 @@ function startTargets(): Promise<{ base: string; server: Server }> {
   let calls = 0;
   const server = createServer((req, res) => {
     calls += 1;
+    if (req.url === '/hook') {
+      res.end('received');
+      return;
+    }
     if (req.url === '/down') {
       res.statusCode = 503;
       res.end('maintenance');
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
     return (await res.json()) as { id: number };
   };
   try {
-    const feed = await post({ name: 'shop feed: desk lamps', type: 'http', schedule: { every: 3 }, payload: { url: `${targets.base}/feed`, items: { path: '/data/items', id: 'id' } } });
+    const feed = await post({ name: 'shop feed: desk lamps', type: 'http', schedule: { every: 3 }, payload: { url: `${targets.base}/feed`, items: { path: '/data/items', id: 'id' } }, notify: { webhook_url: `${targets.base}/hook`, on: ['new_items', 'down', 'up'] } });
     await post({ name: 'checkout API health', type: 'http', schedule: { every: 2 }, payload: { url: `${targets.base}/health`, match: 'ok' } });
     await post({ name: 'status page', type: 'http', schedule: { every: 5 }, payload: { url: `${targets.base}/down` } });
     await post({ name: 'nightly invoice sync', type: 'noop', schedule: { cron: '0 2 * * *', tz: 'Europe/Paris' } });
@@ -78,9 +83,11 @@ async function main(): Promise<void> {
       await page.goto(`${url}/ui/tasks/${feed.id}`);
       await page.getByText('New items found').waitFor();
       await page.getByText(/new in run #/).first().waitFor({ timeout: 30_000 });
+      await page.getByText(/attempt 1: HTTP 200/).first().waitFor({ timeout: 30_000 });
       await page.waitForTimeout(1500);
       await page.screenshot({ path: join(ROOT, 'docs/dashboard-task.png'), fullPage: true });
       process.stdout.write('wrote docs/dashboard-overview.png and docs/dashboard-task.png\n');
+      if (process.argv.includes('--all')) await extraViews(browser, url, feed.id);
     } finally {
       await browser.close();
     }
@@ -89,6 +96,27 @@ async function main(): Promise<void> {
     targets.server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The same pages in the dark theme and at a phone's width, for a person to check the layout by eye. */
+async function extraViews(browser: import('playwright-core').Browser, url: string, taskId: number): Promise<void> {
+  const out = join(ROOT, 'test/browser/screenshots');
+  mkdirSync(out, { recursive: true });
+  const views = [
+    { name: 'dark', viewport: { width: 1280, height: 900 }, colorScheme: 'dark' as const },
+    { name: 'phone', viewport: { width: 390, height: 844 }, colorScheme: 'light' as const },
+  ];
+  for (const view of views) {
+    const page = await browser.newPage({ viewport: view.viewport, colorScheme: view.colorScheme });
+    for (const [path, file] of [['/ui/', 'overview'], [`/ui/tasks/${taskId}`, 'task'], ['/ui/tasks', 'tasks'], ['/ui/queue', 'queue'], ['/ui/tasks/new', 'create']] as const) {
+      await page.goto(`${url}${path}`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: join(out, `${view.name}-${file}.png`), fullPage: true });
+    }
+    await page.close();
+  }
+  process.stdout.write(`wrote dark and phone views to ${out}\n`);
 }
 
 /**

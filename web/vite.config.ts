@@ -16,5 +16,12 @@ export default defineConfig({
     assetsDir: 'assets',
     sourcemap: true,
     chunkSizeWarningLimit: 400,
+    rolldownOptions: {
+      output: {
+        // Libraries change less often than the dashboard: in a chunk of their own, a browser keeps them across
+        // dashboard releases.
+        codeSplitting: { groups: [{ name: 'vendor', test: /node_modules/ }] },
+      },
+    },
   },
 });

@@ -1,11 +1,14 @@
+import { Suspense, lazy } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { ServerGate, useServerInfo } from './api/server-info';
 import { ThemeToggle } from './components/theme-toggle';
-import { CreatePage } from './pages/create/create-page';
 import { OverviewPage } from './pages/overview/overview-page';
-import { QueuePage } from './pages/queue/queue-page';
-import { TaskDetailPage } from './pages/task-detail/task-detail-page';
 import { TasksPage } from './pages/tasks/tasks-page';
+
+// The landing pages load with the app; the others when first opened.
+const CreatePage = lazy(() => import('./pages/create/create-page').then((m) => ({ default: m.CreatePage })));
+const QueuePage = lazy(() => import('./pages/queue/queue-page').then((m) => ({ default: m.QueuePage })));
+const TaskDetailPage = lazy(() => import('./pages/task-detail/task-detail-page').then((m) => ({ default: m.TaskDetailPage })));
 
 /** The whole dashboard: the server gate (token), then the frame and one page per route. */
 export function App() {
@@ -55,6 +58,7 @@ function Frame() {
         </p>
       )}
       <main id="main" tabIndex={-1}>
+        <Suspense fallback={<p className="page muted">Loading…</p>}>
         <Switch>
           <Route path="/" component={OverviewPage} />
           <Route path="/tasks" component={TasksPage} />
@@ -65,6 +69,7 @@ function Frame() {
             <NotFoundPage />
           </Route>
         </Switch>
+        </Suspense>
       </main>
       <footer className="footer">
         Vigil {info.version} · <a href="/openapi.json">API</a> · <a href="/metrics">metrics</a>

@@ -63,7 +63,8 @@ export function TimeSeriesChart({ label, x, series, formatValue, height = 200 }:
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : format.current(v)),
         })),
       ],
-      axes: [axis, { ...axis, size: 64, values: (_u, values) => values.map((v) => format.current(v)) }],
+      // Times need more room than uPlot's default spacing, or labels such as 11:25pm run together.
+      axes: [{ ...axis, space: 80 }, { ...axis, size: 64, values: (_u, values) => values.map((v) => format.current(v)) }],
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
     };
