@@ -28,7 +28,7 @@ export function TaskActions({ task, onRunNow, onEdit }: { task: Task; onRunNow()
 
   const busy = action.isPending;
   return (
-    <div className="actions" role="toolbar" aria-label="Task actions">
+    <div className="actions" role="group" aria-label="Task actions">
       {task.status === 'running' ? (
         <button type="button" disabled={busy} onClick={() => run('pause', 'Paused.')}>
           Pause

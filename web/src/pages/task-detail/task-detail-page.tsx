@@ -1,11 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'wouter';
 import { ApiRequestError } from '../../api/client';
 import { useRuns, useTask } from '../../api/queries';
 import { useServerInfo } from '../../api/server-info';
 import { TaskStatusBadge, UpBadge } from '../../components/badges';
 import { ErrorNotice } from '../../components/error-notice';
-import { useNow } from '../../components/live-time';
 import { LatencyChart } from './latency-chart';
 import { NewItems } from './new-items';
 import { NotificationList } from './notification-list';
@@ -21,9 +20,16 @@ const FAST_AFTER_RUN_MS = 15_000;
 export function TaskDetailPage({ id }: { id: number }) {
   const { readOnly } = useServerInfo();
   const task = useTask(id);
-  const [fastUntil, setFastUntil] = useState(0);
-  const now = useNow(1000);
-  const runs = useRuns(id, now < fastUntil);
+  // Set by "run now"; cleared after a while. A counter, so that a second click restarts the while.
+  const [runNowClicks, setRunNowClicks] = useState(0);
+  const [fast, setFast] = useState(false);
+  useEffect(() => {
+    if (runNowClicks === 0) return;
+    setFast(true);
+    const timer = setTimeout(() => setFast(false), FAST_AFTER_RUN_MS);
+    return () => clearTimeout(timer);
+  }, [runNowClicks]);
+  const runs = useRuns(id, fast);
   const [editing, setEditing] = useState(false);
 
   if (task.isError) {
@@ -59,7 +65,7 @@ export function TaskDetailPage({ id }: { id: number }) {
           <TaskStatusBadge status={t.status} />
         </span>
       </div>
-      {!readOnly && <TaskActions task={t} onRunNow={() => setFastUntil(Date.now() + FAST_AFTER_RUN_MS)} onEdit={() => setEditing(true)} />}
+      {!readOnly && <TaskActions task={t} onRunNow={() => setRunNowClicks((n) => n + 1)} onEdit={() => setEditing(true)} />}
       {editing && !readOnly ? (
         <TaskEditForm task={t} onDone={() => setEditing(false)} />
       ) : (

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { TaskFilters as Filters } from '../../api/queries';
 import { useServerInfo } from '../../api/server-info';
 
@@ -9,12 +9,21 @@ const SEARCH_DELAY_MS = 250;
 export function TaskFilters({ filters, onChange }: { filters: Filters; onChange(next: Filters): void }) {
   const { info } = useServerInfo();
   const [search, setSearch] = useState(filters.q ?? '');
+  // The latest filters and callback, so that the delay restarts on typing only, not on every live refresh.
+  const latest = useRef({ filters, onChange });
+  latest.current = { filters, onChange };
 
   useEffect(() => {
-    if (search.trim() === (filters.q ?? '')) return;
-    const timer = setTimeout(() => onChange({ ...filters, q: search.trim() || undefined }), SEARCH_DELAY_MS);
+    const q = search.trim();
+    if (q === (latest.current.filters.q ?? '')) return;
+    const timer = setTimeout(() => latest.current.onChange({ ...latest.current.filters, q: q || undefined }), SEARCH_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [search, filters, onChange]);
+  }, [search]);
+
+  // A search changed from outside (a link to /tasks, the back button) shows in the box.
+  useEffect(() => {
+    setSearch((current) => (current.trim() === (filters.q ?? '') ? current : (filters.q ?? '')));
+  }, [filters.q]);
 
   return (
     <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
