@@ -115,4 +115,50 @@ describeInBrowser('dashboard: token prompt and read-only mode (SQLite)', (chromi
     expect(patch.status).toBe(403);
     expect(((await (await fetch(`${readOnly.url}/tasks/${taskId}`)).json()) as { status: string }).status).toBe('running');
   });
+
+  it('is reachable by keyboard, fits a phone’s width, and follows a dark system theme', async () => {
+    const { page, assertNoConsoleErrors } = await watchedPage(context);
+    await page.goto(`${readOnly.url}/ui/`);
+    await shows(page.getByRole('heading', { name: 'Overview' }));
+    // The first Tab lands on the skip link, then the navigation follows in order.
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    const reached: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      await page.keyboard.press('Tab');
+      reached.push(await focused());
+    }
+    expect(reached).toEqual(['Vigil', 'Overview', 'Tasks', 'Queue']);
+    // The skip link moves focus past the navigation, to the page's content.
+    await page.reload();
+    await shows(page.getByRole('heading', { name: 'Overview' }));
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.getElementById('main')?.contains(document.activeElement))).toBe(true);
+
+    const pages = [['/ui/', 'Overview'], ['/ui/tasks', 'Tasks'], ['/ui/queue', 'Dead letters'], [`/ui/tasks/${taskId}`, 'Run history']];
+    for (const [path, heading] of pages as [string, string][]) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${readOnly.url}${path}`);
+      await shows(page.getByRole('heading', { name: heading, exact: true }));
+      // Wide tables scroll inside their box; the page itself never scrolls sideways.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+    }
+    await screenshot(page, 'access-4-phone-task');
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${readOnly.url}/ui/`);
+    await shows(page.getByRole('heading', { name: 'Overview' }));
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);
+    expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
+    await screenshot(page, 'access-5-dark');
+    assertNoConsoleErrors();
+    await page.close();
+  });
 });

@@ -22,8 +22,8 @@ export function LatencyChart({ runs }: { runs: readonly Run[] }) {
   }, [runs]);
   return (
     <Card title="Latency, recent runs">
-      {chart.count === 0 ? (
-        <p className="muted">No finished run yet.</p>
+      {chart.count < 2 ? (
+        <p className="muted">{chart.count === 0 ? 'No finished run yet.' : 'One run so far; the chart starts with the second.'}</p>
       ) : (
         <TimeSeriesChart label={`Latency of the last ${chart.count} runs`} x={chart.x} series={chart.series} formatValue={formatDuration} />
       )}
