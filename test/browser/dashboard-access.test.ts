@@ -121,7 +121,9 @@ describeInBrowser('dashboard: token prompt and read-only mode (SQLite)', (chromi
     await page.goto(`${readOnly.url}/ui/`);
     await shows(page.getByRole('heading', { name: 'Overview' }));
     // The first Tab lands on the skip link, then the navigation follows in order.
-    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    // Expressions as strings: they run in the page, and this project's types have no DOM.
+    const inPage = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+    const focused = () => inPage<string>("document.activeElement?.textContent?.trim() ?? ''");
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('Skip to content');
     const reached: string[] = [];
@@ -135,9 +137,9 @@ describeInBrowser('dashboard: token prompt and read-only mode (SQLite)', (chromi
     await shows(page.getByRole('heading', { name: 'Overview' }));
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await inPage<string>('document.activeElement?.id')).toBe('main');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.getElementById('main')?.contains(document.activeElement))).toBe(true);
+    expect(await inPage<boolean>("document.getElementById('main').contains(document.activeElement)")).toBe(true);
 
     const pages = [['/ui/', 'Overview'], ['/ui/tasks', 'Tasks'], ['/ui/queue', 'Dead letters'], [`/ui/tasks/${taskId}`, 'Run history']];
     for (const [path, heading] of pages as [string, string][]) {
@@ -145,7 +147,7 @@ describeInBrowser('dashboard: token prompt and read-only mode (SQLite)', (chromi
       await page.goto(`${readOnly.url}${path}`);
       await shows(page.getByRole('heading', { name: heading, exact: true }));
       // Wide tables scroll inside their box; the page itself never scrolls sideways.
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+      expect(await inPage<number>('document.documentElement.scrollWidth'), path).toBeLessThanOrEqual(390);
     }
     await screenshot(page, 'access-4-phone-task');
 
@@ -153,8 +155,8 @@ describeInBrowser('dashboard: token prompt and read-only mode (SQLite)', (chromi
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${readOnly.url}/ui/`);
     await shows(page.getByRole('heading', { name: 'Overview' }));
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await inPage<string>('document.documentElement.dataset.theme')).toBe('dark');
+    const background = await inPage<string>('getComputedStyle(document.body).backgroundColor');
     const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number);
     expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
     await screenshot(page, 'access-5-dark');

@@ -114,6 +114,24 @@ describeInBrowser('dashboard: a monitor from creation to deletion (SQLite)', (ch
     await page.close();
   });
 
+  it('edits the task with the same form, and shows the server’s refusal next to the field', async () => {
+    const { page, assertNoConsoleErrors } = await watchedPage(context);
+    await page.goto(taskUrl);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await shows(page.getByRole('heading', { name: 'Edit' }));
+    await page.getByLabel('Every (seconds)').fill('0');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shows(page.getByText('must be at least 1 second'));
+    await page.getByLabel('Every (seconds)').fill('2');
+    await page.getByLabel('Name', { exact: true }).fill('checkout health (edited)');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shows(page.getByRole('heading', { name: 'checkout health (edited)' }));
+    await hasText(page.getByRole('region', { name: 'Configuration' }), 'every 2 s');
+    await screenshot(page, 'monitor-6-edited');
+    assertNoConsoleErrors([400]);
+    await page.close();
+  });
+
   it('pauses and resumes the task', async () => {
     const { page, assertNoConsoleErrors } = await watchedPage(context);
     await page.goto(taskUrl);
@@ -122,7 +140,7 @@ describeInBrowser('dashboard: a monitor from creation to deletion (SQLite)', (ch
     await isDisabled(page.getByRole('button', { name: 'Run now' }));
     await nav(page, 'Tasks').click();
     await hasText(page.getByRole('row', { name: /checkout health/ }), 'paused');
-    await screenshot(page, 'monitor-6-paused');
+    await screenshot(page, 'monitor-7-paused');
     await page.getByRole('link', { name: 'checkout health' }).click();
     await page.getByRole('button', { name: 'Resume' }).click();
     await shows(stateOf(page).getByText('active', { exact: true }));
@@ -147,7 +165,7 @@ describeInBrowser('dashboard: a monitor from creation to deletion (SQLite)', (ch
     await shows(page.getByRole('status').getByText('2 tasks deleted'));
     await showsNo(page.getByRole('row', { name: /bulk old/ }));
     await shows(page.getByText('No task matches.'));
-    await screenshot(page, 'monitor-7-bulk-deleted');
+    await screenshot(page, 'monitor-8-bulk-deleted');
     for (const { id } of [a, b]) expect((await fetch(`${api.url}/tasks/${id}`)).status).toBe(404);
     assertNoConsoleErrors();
     await page.close();
