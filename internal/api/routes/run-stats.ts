@@ -5,27 +5,41 @@ import { RUN_STATS_WINDOWS, type RunStatsJson, runStatsQuerySchema } from '../op
 import { parseOrThrow } from '../validation-fields.js';
 
 /**
- * How long one answer is reused. Every open dashboard asks every couple of seconds, and the answer moves once a
- * minute at its coarsest; sharing it bounds the range scans to one per window per second per process.
+ * How long one answer is reused, at least. Every open dashboard asks every couple of seconds; sharing the answer
+ * bounds the range scans to one per window per second per process, however many dashboards are open.
  */
 const REUSE_MS = 1000;
+/**
+ * On a large history the scan itself takes time: an answer is then reused for this many times as long as it took
+ * to compute, so that the charts never keep the database busy more than a fifth of the time.
+ */
+const REUSE_FACTOR = 5;
 
 type Bucket = RunStatsJson['buckets'][number];
 
 /** `GET /stats/runs`: attempts per bucket by status and first-attempt lateness, for the dashboard's charts. */
 export function runStatsRouter(deps: Pick<ApiDeps, 'store' | 'clock'>): Router {
   const router = Router();
-  const recent = new Map<string, { at: number; body: Promise<RunStatsJson> }>();
+  const recent = new Map<string, { at: number; reuseMs: number; body: Promise<RunStatsJson> }>();
 
   router.get('/stats/runs', async (req, res) => {
     const { window } = parseOrThrow(runStatsQuerySchema, req.query, { rootName: 'query' });
     const now = deps.clock.now();
     let entry = recent.get(window);
-    if (entry === undefined || now - entry.at >= REUSE_MS) {
-      entry = { at: now, body: build(window, now) };
-      recent.set(window, entry);
-      // A failed answer is not reused.
-      entry.body.catch(() => recent.delete(window));
+    if (entry === undefined || now - entry.at >= entry.reuseMs) {
+      const started = performance.now();
+      const fresh = { at: now, reuseMs: REUSE_MS, body: build(window, now) };
+      fresh.body.then(
+        () => {
+          fresh.reuseMs = Math.max(REUSE_MS, REUSE_FACTOR * (performance.now() - started));
+        },
+        // A failed answer is not reused.
+        () => {
+          if (recent.get(window) === fresh) recent.delete(window);
+        },
+      );
+      recent.set(window, fresh);
+      entry = fresh;
     }
     res.setHeader('Cache-Control', 'no-store');
     res.json(await entry.body);
