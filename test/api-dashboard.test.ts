@@ -183,15 +183,23 @@ describe('/info, read-only mode and the dashboard files', () => {
   });
 
   it('says whether a token is needed and whether the one sent works, without a 401', async () => {
-    const app = appFor(testStore.store, { apiTokens: ['right'], ui: { dir, readOnly: true } });
+    const app = appFor(testStore.store, {
+      apiTokens: [
+        { name: 'ops', token: 'right', scope: 'write' },
+        { name: 'wall', token: 'looker', scope: 'read' },
+      ],
+      ui: { dir, readOnly: true },
+    });
     const none = await request(app).get('/info');
     expect(none.status).toBe(200);
-    expect(none.body).toMatchObject({ version: '0.1.0', read_only: true, auth: { required: true, token: 'none' } });
+    expect(none.body).toMatchObject({ version: '0.1.0', read_only: true, auth: { required: true, token: 'none', scope: null } });
     expect(none.body.types).toEqual(expect.arrayContaining(['count', 'fail']));
-    expect((await request(app).get('/info').set('Authorization', 'Bearer wrong')).body.auth.token).toBe('rejected');
-    expect((await request(app).get('/info').set('Authorization', 'Bearer right')).body.auth.token).toBe('accepted');
+    expect((await request(app).get('/info').set('Authorization', 'Bearer wrong')).body.auth).toEqual({ required: true, token: 'rejected', scope: null });
+    expect((await request(app).get('/info').set('Authorization', 'Bearer right')).body.auth).toEqual({ required: true, token: 'accepted', scope: 'write' });
+    // A read token: the dashboard shows itself read-only.
+    expect((await request(app).get('/info').set('Authorization', 'Bearer looker')).body.auth).toEqual({ required: true, token: 'accepted', scope: 'read' });
     const open = appFor(testStore.store);
-    expect((await request(open).get('/info')).body).toMatchObject({ read_only: false, auth: { required: false, token: 'accepted' } });
+    expect((await request(open).get('/info')).body).toMatchObject({ read_only: false, auth: { required: false, token: 'accepted', scope: 'write' } });
   });
 
   it('refuses every change the dashboard sends when read-only, and only those', async () => {
@@ -215,7 +223,7 @@ describe('/info, read-only mode and the dashboard files', () => {
   });
 
   it('serves the dashboard at /ui/ with its deep links, caches, and a redirect from /, without a token', async () => {
-    const app = appFor(testStore.store, { apiTokens: ['right'], ui: { dir, readOnly: false } });
+    const app = appFor(testStore.store, { apiTokens: [{ name: 'ops', token: 'right', scope: 'write' }], ui: { dir, readOnly: false } });
     const root = await request(app).get('/');
     expect(root.status).toBe(302);
     expect(root.headers.location).toBe('/ui/');

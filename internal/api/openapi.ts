@@ -78,7 +78,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This document', responses: { 200: openApiSchema }, open: true },
   { method: 'get', path: '/stats/runs', operationId: 'getRunStats', summary: 'Attempts per minute by status, and first-attempt lateness', query: runStatsQuerySchema, responses: { 200: runStatsJsonSchema, 400: E } },
   { method: 'get', path: '/info', operationId: 'getInfo', summary: 'Version, read-only mode, whether a token is needed and what the one sent may do, task types', responses: { 200: infoJsonSchema }, open: true },
-  { method: 'get', path: '/ui/', operationId: 'getDashboard', summary: 'The dashboard (deep links such as /ui/tasks/12 serve the same page)', responses: { 200: dashboardHtmlSchema, 503: dashboardHtmlSchema }, open: true, unlimited: true, contentType: 'text/html' },
+  { method: 'get', path: '/ui', operationId: 'getDashboard', summary: 'The dashboard, at /ui/ (/ui redirects there; deep links such as /ui/tasks/12 serve the same page)', responses: { 200: dashboardHtmlSchema, 301: undefined, 503: dashboardHtmlSchema }, open: true, unlimited: true, contentType: 'text/html' },
   { method: 'get', path: '/', operationId: 'getRoot', summary: 'Redirects to the dashboard', responses: { 302: undefined }, open: true, unlimited: true },
 ];
 
@@ -88,6 +88,7 @@ const STATUS_DESCRIPTIONS: Readonly<Record<number, string>> = {
   201: 'Created',
   202: 'Accepted: the slot is due and queued',
   204: 'No content',
+  301: 'Moved: see the Location header',
   302: 'Found: see the Location header',
   400: 'The request is invalid or could not be read; `error.fields` names each bad field',
   401: 'Missing or wrong bearer token',

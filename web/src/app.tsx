@@ -20,7 +20,7 @@ export function App() {
 }
 
 function Frame() {
-  const { readOnly, info, signedIn, signOut } = useServerInfo();
+  const { readOnly, readOnlyBecause, info, signedIn, signOut } = useServerInfo();
   return (
     <>
       <a className="skip-link" href="#main">
@@ -54,7 +54,9 @@ function Frame() {
       )}
       {readOnly && (
         <p className="banner info" role="status">
-          Read-only dashboard (APP_UI_READ_ONLY): you can look at everything, and change nothing.
+          {readOnlyBecause === 'token'
+            ? 'Read-only: your token has the read scope, so you can look at everything, and change nothing.'
+            : 'Read-only dashboard (APP_UI_READ_ONLY): you can look at everything, and change nothing.'}
         </p>
       )}
       <main id="main" tabIndex={-1}>

@@ -75,7 +75,8 @@ export function dashboardRouter(options: DashboardOptions | undefined): Router {
     });
   };
 
-  router.get('/ui/', (req, res) => {
+  // Registered without the slash (a trailing slash is optional to express), as the API description names it.
+  router.get('/ui', (req, res) => {
     // `/ui` and `/ui/` both reach this route; the page's links are relative to `/ui/`.
     if (!req.originalUrl.split('?')[0]?.endsWith('/')) {
       res.redirect(301, `/ui/${req.originalUrl.slice('/ui'.length).replace(/^\/?/, '')}`);

@@ -12,131 +12,27 @@ export interface paths {
             cookie?: never;
         };
         /** List tasks */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "running" | "paused";
-                    type?: string;
-                    up?: "true" | "false";
-                    q?: string;
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskList"];
-                    };
-                };
-                /** @description Error */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listTasks"];
         put?: never;
         /** Create a task */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TaskCreate"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskCreated"];
-                    };
-                };
-                /** @description Error */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+        post: operations["createTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tasks/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /** Check a task without creating it: the task as it would be stored, defaults filled in */
+        post: operations["validateTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -151,143 +47,15 @@ export interface paths {
             cookie?: never;
         };
         /** Read a task */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Task"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getTask"];
         put?: never;
         post?: never;
         /** Delete a task and its runs */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteTask"];
         options?: never;
         head?: never;
         /** Change a task (including pause and resume) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TaskPatch"];
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Task"];
-                    };
-                };
-                /** @description Error */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateTask"];
         trace?: never;
     };
     "/tasks/{id}/run": {
@@ -300,55 +68,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run a task now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TaskRunNow"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["runTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -363,49 +83,7 @@ export interface paths {
             cookie?: never;
         };
         /** Run history, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RunList"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listTaskRuns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -422,49 +100,7 @@ export interface paths {
             cookie?: never;
         };
         /** Webhook notifications and every delivery attempt, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["NotificationList"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listTaskNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -481,91 +117,7 @@ export interface paths {
             cookie?: never;
         };
         /** Task and run totals, per type */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Stats"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/stats/runs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Attempts per minute by status, and first-attempt lateness */
-        get: {
-            parameters: {
-                query?: {
-                    window?: "15m" | "1h" | "6h" | "24h";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RunStats"];
-                    };
-                };
-                /** @description Error */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -582,35 +134,7 @@ export interface paths {
             cookie?: never;
         };
         /** Queue health */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Queue"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getQueue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -627,39 +151,7 @@ export interface paths {
             cookie?: never;
         };
         /** List dead letters, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    reason?: "attempts_exhausted" | "malformed" | "unknown_task" | "unknown_type" | "deleted_while_pending";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DeadLetterList"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["listDeadLetters"];
         put?: never;
         post?: never;
         delete?: never;
@@ -678,55 +170,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Run a dead letter’s slot again */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DeadLetterReplay"];
-                    };
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        post: operations["replayDeadLetter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -744,44 +188,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete a dead letter */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description No content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing or wrong bearer token */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteDeadLetter"];
         options?: never;
         head?: never;
         patch?: never;
@@ -795,26 +202,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness and dependency state */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -831,35 +219,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: 200 when the store answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Ready"];
-                    };
-                };
-                /** @description Error */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
+        get: operations["getReady"];
         put?: never;
         post?: never;
         delete?: never;
@@ -876,26 +236,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain": string;
-                    };
-                };
-            };
-        };
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -912,28 +253,24 @@ export interface paths {
             cookie?: never;
         };
         /** This document */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+        get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** Attempts per minute by status, and first-attempt lateness */
+        get: operations["getRunStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -949,27 +286,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Version, read-only mode, whether a token is needed and whether the one sent works, task types */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Info"];
-                    };
-                };
-            };
-        };
+        /** Version, read-only mode, whether a token is needed and what the one sent may do, task types */
+        get: operations["getInfo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -978,43 +296,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/ui/": {
+    "/ui": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The dashboard (deep links such as /ui/tasks/12 serve the same page) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                /** @description Error */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-            };
-        };
+        /** The dashboard, at /ui/ (/ui redirects there; deep links such as /ui/tasks/12 serve the same page) */
+        get: operations["getDashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1031,24 +321,7 @@ export interface paths {
             cookie?: never;
         };
         /** Redirects to the dashboard */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Found: see the Location header */
-                302: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getRoot"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1064,6 +337,8 @@ export interface components {
         TaskCreated: {
             id: number;
             name: string;
+            /** @description The owner's stable name for the task; null when it has none. */
+            key: string | null;
             type: string;
             /** @description The handler's input; checked against the type's payload schema. */
             payload: {
@@ -1128,7 +403,7 @@ export interface components {
         Notify: {
             /** Format: uri */
             webhook_url: string;
-            on: ("down" | "up" | "changed" | "new_items")[];
+            on: ("down" | "up" | "changed" | "new_items" | "cert_expiring")[];
         };
         /** @description The latest finished attempt of a task. */
         LastRun: {
@@ -1150,7 +425,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "validation_failed" | "invalid_json" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "idempotency_conflict" | "payload_too_large" | "unsupported_media_type" | "store_unavailable" | "internal";
+                code: "validation_failed" | "invalid_json" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "idempotency_conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "store_unavailable" | "internal";
                 message: string;
                 /** @description Field path (such as `schedule.every` or `payload.url`) → what is wrong with it. */
                 fields?: {
@@ -1161,6 +436,11 @@ export interface components {
         /** @description The body of `POST /tasks`. Unknown fields are refused. */
         TaskCreate: {
             name: string;
+            /**
+             * @description The owner's stable name for the task, unique among tasks: what `vigil apply` matches a monitors file on.
+             * @example shop-feed
+             */
+            key?: string;
             /** @description A registered task type, such as `http` or `noop`. */
             type: string;
             /**
@@ -1187,25 +467,22 @@ export interface components {
             status?: "running" | "paused";
             notify?: components["schemas"]["Notify"] | null;
         };
-        TaskListQuery: {
+        TaskSpec: {
+            name: string;
+            key: string | null;
+            type: string;
+            /** @description The handler's input; checked against the type's payload schema. */
+            payload: {
+                [key: string]: unknown;
+            };
+            schedule: components["schemas"]["Schedule"];
+            /** @description 5 runs first. */
+            priority: number;
+            timeout_ms: number;
+            max_attempts: number;
             /** @enum {string} */
-            status?: "running" | "paused";
-            /** @description A registered task type, such as `http` or `noop`. */
-            type?: string;
-            /**
-             * @description Only tasks whose check last reported up (`true`) or down (`false`).
-             * @enum {string}
-             */
-            up?: "true" | "false";
-            /**
-             * @description Only tasks whose name contains this text, ignoring ASCII case.
-             * @example shop
-             */
-            q?: string;
-            /** @default 50 */
-            limit?: number;
-            /** @description `next_cursor` of the previous page. */
-            cursor?: string;
+            status: "running" | "paused";
+            notify: components["schemas"]["Notify"] | null;
         };
         TaskList: {
             items: components["schemas"]["Task"][];
@@ -1215,6 +492,8 @@ export interface components {
         Task: {
             id: number;
             name: string;
+            /** @description The owner's stable name for the task; null when it has none. */
+            key: string | null;
             type: string;
             /** @description The handler's input; checked against the type's payload schema. */
             payload: {
@@ -1252,9 +531,10 @@ export interface components {
             /** @description Null before the first attempt ends. Present on `GET /tasks` and `GET /tasks/{id}`. */
             last_run?: components["schemas"]["LastRun"] | null;
         };
-        /** @description The body of `PATCH /tasks/{id}`: any fields of a task, at least one. `notify: null` removes it. */
+        /** @description The body of `PATCH /tasks/{id}`: any fields of a task, at least one. `notify: null` and `key: null` remove them. */
         TaskPatch: {
             name?: string;
+            key?: string | null;
             /** @description A registered task type, such as `http` or `noop`. */
             type?: string;
             /** @description The handler's input; checked against the type's payload schema. */
@@ -1271,12 +551,6 @@ export interface components {
             notify?: components["schemas"]["Notify"] | null;
         };
         TaskRunNow: components["schemas"]["TaskCreated"];
-        RunListQuery: {
-            /** @default 50 */
-            limit?: number;
-            /** @description `next_cursor` of the previous page. */
-            cursor?: string;
-        };
         RunList: {
             items: components["schemas"]["Run"][];
             /** @description Pass as `cursor` for the next page; null on the last. */
@@ -1390,13 +664,96 @@ export interface components {
                 };
             };
         };
-        RunStatsQuery: {
+        /** @description Stream health in stream mode; the due-row view in polling mode. */
+        Queue: {
+            /** @enum {string} */
+            mode: "redis_streams" | "db_polling";
+            /** @enum {string} */
+            status: "healthy" | "degraded" | "unhealthy";
+            reasons: string[];
+            /** @description Per priority stream; absent when polling. */
+            streams?: {
+                stream: string;
+                priority: number;
+                length: number;
+                groups: number;
+                pending: number;
+                lag: number | null;
+                consumers: {
+                    name: string;
+                    pending: number;
+                    idle_ms: number;
+                }[];
+                oldest_pending_age_ms: number | null;
+            }[];
+            totals?: {
+                length: number;
+                pending: number;
+                lag: number;
+                oldest_pending_age_ms: number | null;
+            };
+            polling: {
+                due: number;
+                running: number;
+                oldest_due_age_ms: number | null;
+            };
+            dead_letters: number;
+        };
+        DeadLetterList: {
+            items: components["schemas"]["DeadLetter"][];
+            /** @description Pass as `cursor` for the next page; null on the last. */
+            next_cursor: string | null;
+        };
+        DeadLetter: {
+            id: number;
+            /** @description Null when the entry named no task. */
+            task_id: number | null;
+            slot: string | null;
+            /** @enum {string} */
+            reason: "attempts_exhausted" | "malformed" | "unknown_task" | "unknown_type" | "deleted_while_pending";
+            error: string | null;
+            /** @description The original entry or slot. */
+            fields: {
+                [key: string]: unknown;
+            };
             /**
-             * @description How far back: 15m and 1h in minutes, 6h in 5-minute buckets, 24h in 15-minute buckets.
-             * @default 1h
-             * @enum {string}
+             * Format: date-time
+             * @description ISO-8601, UTC.
              */
-            window?: "15m" | "1h" | "6h" | "24h";
+            created_at: string;
+        };
+        DeadLetterReplay: {
+            replayed: number;
+            task: components["schemas"]["Task"];
+            /** @enum {string} */
+            queued_via: "stream" | "direct" | "poll";
+        };
+        /** @description Liveness plus dependency state; 200 even when degraded. */
+        Health: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            /** @enum {string} */
+            mode: "redis_streams" | "db_polling";
+            store: {
+                /** @enum {string} */
+                driver: "mysql" | "sqlite";
+                ok: boolean;
+                error?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            redis: {
+                configured: boolean;
+                ok: boolean;
+                error?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            reasons: string[];
+        };
+        Ready: {
+            /** @constant */
+            ready: true;
         };
         /**
          * @description Attempts started per bucket by status, and the lateness of first attempts, from the run history.
@@ -1477,105 +834,6 @@ export interface components {
             p95: number;
             max: number;
         };
-        /** @description Stream health in stream mode; the due-row view in polling mode. */
-        Queue: {
-            /** @enum {string} */
-            mode: "redis_streams" | "db_polling";
-            /** @enum {string} */
-            status: "healthy" | "degraded" | "unhealthy";
-            reasons: string[];
-            /** @description Per priority stream; absent when polling. */
-            streams?: {
-                stream: string;
-                priority: number;
-                length: number;
-                groups: number;
-                pending: number;
-                lag: number | null;
-                consumers: {
-                    name: string;
-                    pending: number;
-                    idle_ms: number;
-                }[];
-                oldest_pending_age_ms: number | null;
-            }[];
-            totals?: {
-                length: number;
-                pending: number;
-                lag: number;
-                oldest_pending_age_ms: number | null;
-            };
-            polling: {
-                due: number;
-                running: number;
-                oldest_due_age_ms: number | null;
-            };
-            dead_letters: number;
-        };
-        DeadLetterListQuery: {
-            /** @default 50 */
-            limit?: number;
-            /** @description `next_cursor` of the previous page. */
-            cursor?: string;
-            /** @enum {string} */
-            reason?: "attempts_exhausted" | "malformed" | "unknown_task" | "unknown_type" | "deleted_while_pending";
-        };
-        DeadLetterList: {
-            items: components["schemas"]["DeadLetter"][];
-            /** @description Pass as `cursor` for the next page; null on the last. */
-            next_cursor: string | null;
-        };
-        DeadLetter: {
-            id: number;
-            /** @description Null when the entry named no task. */
-            task_id: number | null;
-            slot: string | null;
-            /** @enum {string} */
-            reason: "attempts_exhausted" | "malformed" | "unknown_task" | "unknown_type" | "deleted_while_pending";
-            error: string | null;
-            /** @description The original entry or slot. */
-            fields: {
-                [key: string]: unknown;
-            };
-            /**
-             * Format: date-time
-             * @description ISO-8601, UTC.
-             */
-            created_at: string;
-        };
-        DeadLetterReplay: {
-            replayed: number;
-            task: components["schemas"]["Task"];
-            /** @enum {string} */
-            queued_via: "stream" | "direct" | "poll";
-        };
-        /** @description Liveness plus dependency state; 200 even when degraded. */
-        Health: {
-            /** @enum {string} */
-            status: "ok" | "degraded";
-            /** @enum {string} */
-            mode: "redis_streams" | "db_polling";
-            store: {
-                /** @enum {string} */
-                driver: "mysql" | "sqlite";
-                ok: boolean;
-                error?: string;
-            } & {
-                [key: string]: unknown;
-            };
-            redis: {
-                configured: boolean;
-                ok: boolean;
-                error?: string;
-            } & {
-                [key: string]: unknown;
-            };
-            reasons: string[];
-        };
-        Ready: {
-            /** @constant */
-            ready: true;
-        };
         /**
          * @description What a client (the dashboard) needs to know about this server. Open without a token.
          * @example {
@@ -1583,7 +841,8 @@ export interface components {
          *       "read_only": false,
          *       "auth": {
          *         "required": true,
-         *         "token": "accepted"
+         *         "token": "accepted",
+         *         "scope": "write"
          *       },
          *       "types": [
          *         "http",
@@ -1603,11 +862,13 @@ export interface components {
                  * @enum {string}
                  */
                 token: "none" | "accepted" | "rejected";
+                /** @description What the accepted token may do (`write` when no tokens are configured); null otherwise. */
+                scope: ("read" | "write") | null;
             };
             /** @description The registered task types. */
             types: string[];
         };
-        /** @description Checks a URL: status, optional body match, content changes and new items in a JSON array. */
+        /** @description Checks a URL: status, body match, headers, JSON conditions, latency and TLS expiry; content changes and new items (JSON, HTML, feeds). */
         Payload_http: {
             /**
              * @description The URL to check: http or https.
@@ -1641,12 +902,117 @@ export interface components {
                 regex?: string;
                 flags?: string;
             };
-            /** @description New-item detection: where the array of items is, and which field identifies an item. */
+            /** @description New-item detection: a JSON array, HTML items by CSS selector, or an RSS, Atom or JSON feed. */
             items?: {
+                /** @constant */
+                feed: true;
+            } | {
+                /** @description Selects each item, such as `li.item`. */
+                selector: string;
+                /** @description What identifies an item, such as {"selector": "a", "attr": "href"}. Default: the item's whole text. */
+                id?: string | {
+                    /** @description Within the item; omitted, the item's own element. */
+                    selector?: string;
+                    /** @description Read this attribute instead of the text. href, src and other URL attributes are made absolute. */
+                    attr?: string;
+                };
+                /** @description Values reported with each new item, name → selector or {selector, attr}. */
+                fields?: {
+                    [key: string]: string | {
+                        /** @description Within the item; omitted, the item's own element. */
+                        selector?: string;
+                        /** @description Read this attribute instead of the text. href, src and other URL attributes are made absolute. */
+                        attr?: string;
+                    };
+                };
+                /** @description A page where the selector matches nothing is up (a search with no results). Default false: down. */
+                allow_empty?: boolean;
+            } | {
                 /** @description JSON pointer (RFC 6901) to the array of items; '' for a body that is the array. */
                 path: string;
                 /** @description Name of each item's id field (top level of the item). */
                 id: string;
+            };
+            /** @description A response slower than this (sending to the end of the body) is down with reason "slow". */
+            max_latency_ms?: number;
+            /** @description Checks of the https certificate. `cert_expires_at` and `cert_days_left` are reported on every https check. */
+            tls?: {
+                /** @description A certificate with fewer whole days left is down with reason "cert_expiring", and sends `cert_expiring` once per certificate. */
+                min_days_left?: number;
+                /** @description PEM certificates of a private CA (or a self-signed certificate) to trust for this task, besides the usual public CAs. Verification is never turned off. */
+                ca?: string;
+            };
+            /** @description Conditions on the JSON body, all of which must hold; ops eq, ne, lt, lte, gt, gte, contains, exists, matches. Each failing one is named in json_failures. */
+            json?: ({
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "eq";
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "ne";
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "lt";
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "lte";
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "gt";
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "gte";
+                /** @description Compared as a number. */
+                value: number;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "contains";
+                /** @description Any JSON value; compared by deep equality. */
+                value: unknown;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "exists";
+                /** @description false: must be absent. Default true. */
+                value?: boolean;
+            } | {
+                /** @description JSON pointer (RFC 6901) into the body, such as /queue/depth; '' is the whole body. */
+                path: string;
+                /** @constant */
+                op: "matches";
+                value: string;
+                flags?: string;
+            })[];
+            /** @description Response headers that must be present, name (any case) → exact value, or {"regex", "flags"} for a pattern. Each mismatch is named in header_failures. */
+            expect_headers?: {
+                [key: string]: string | {
+                    regex: string;
+                    flags?: string;
+                };
             };
             /**
              * @description Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.
@@ -1665,4 +1031,1274 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listTasks: {
+        parameters: {
+            query?: {
+                status?: "running" | "paused";
+                /** @description A registered task type, such as `http` or `noop`. */
+                type?: string;
+                /** @description Only the task with this key. */
+                key?: string;
+                /** @description Only tasks whose check last reported up (`true`) or down (`false`). */
+                up?: "true" | "false";
+                /** @description Only tasks whose name contains this text, ignoring ASCII case. */
+                q?: string;
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskCreated"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable; `Retry-After` says in how many seconds to try again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    validateTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskSpec"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    runTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the slot is due and queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRunNow"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTaskRuns: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTaskNotifications: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                reason?: "attempts_exhausted" | "malformed" | "unknown_task" | "unknown_type" | "deleted_while_pending";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replayDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the slot is due and queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterReplay"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; `error.fields` names the field */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable; `Retry-After` says in how many seconds to try again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunStats: {
+        parameters: {
+            query?: {
+                /** @description How far back: 15m and 1h in minutes, 6h in 5-minute buckets, 24h in 15-minute buckets. */
+                window?: "15m" | "1h" | "6h" | "24h";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStats"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Info"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Moved: see the Location header */
+            301: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable; `Retry-After` says in how many seconds to try again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found: see the Location header */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+}

@@ -6,8 +6,10 @@ import { keys } from './queries';
 
 interface ServerInfo {
   info: Info;
-  /** APP_UI_READ_ONLY: every action is hidden. */
+  /** APP_UI_READ_ONLY, or a token with the `read` scope: every action is hidden. */
   readOnly: boolean;
+  /** Why it is read-only, for the banner: the server's setting, or the token's scope. */
+  readOnlyBecause: 'server' | 'token' | null;
   /** Whether a token is in use (and can be forgotten). */
   signedIn: boolean;
   signOut(): void;
@@ -76,6 +78,13 @@ export function ServerGate({ children }: { children: ReactNode }) {
     );
   }
 
-  const value: ServerInfo = { info: info.data, readOnly: info.data.read_only, signedIn: token !== null && auth.required, signOut };
+  const readOnlyBecause = info.data.read_only ? 'server' : auth.scope === 'read' ? 'token' : null;
+  const value: ServerInfo = {
+    info: info.data,
+    readOnly: readOnlyBecause !== null,
+    readOnlyBecause,
+    signedIn: token !== null && auth.required,
+    signOut,
+  };
   return <ServerInfoContext.Provider value={value}>{children}</ServerInfoContext.Provider>;
 }

@@ -106,7 +106,17 @@ export function HttpTaskForm({ initial, errors, failure, submitLabel, busy, onSu
           <Field label="Request timeout (ms)" error={err('payload.request_timeout_ms')} hint="default: a little under the task timeout">
             <input value={v.requestTimeoutMs} onChange={(e) => set('requestTimeoutMs', e.target.value)} inputMode="numeric" />
           </Field>
+          <Field label="Slowest answer that is up (ms)" error={err('payload.max_latency_ms')} hint="empty: no limit">
+            <input value={v.maxLatencyMs} onChange={(e) => set('maxLatencyMs', e.target.value)} inputMode="numeric" />
+          </Field>
         </div>
+        <Field
+          label="More checks (JSON)"
+          error={err('payload.extra', 'payload.tls', 'payload.json', 'payload.expect_headers')}
+          hint='merged into the payload: {"tls": {"min_days_left": 14}}, {"json": [...]}, {"expect_headers": {...}}, or items by {"selector": …} or {"feed": true}'
+        >
+          <textarea rows={3} value={v.extra} onChange={(e) => set('extra', e.target.value)} className="mono" spellCheck={false} />
+        </Field>
       </fieldset>
 
       <fieldset>

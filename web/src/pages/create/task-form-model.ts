@@ -21,6 +21,13 @@ export interface HttpFormValues {
   itemsId: string;
   maxBodyBytes: string;
   requestTimeoutMs: string;
+  /** Down when the answer takes longer; empty: no limit. */
+  maxLatencyMs: string;
+  /**
+   * The payload's other checks as a JSON object (`tls`, `json`, `expect_headers`, and `items` by CSS selector or
+   * from a feed), merged into the payload; empty: none.
+   */
+  extra: string;
   scheduleKind: 'every' | 'cron';
   every: string;
   cron: string;
@@ -33,7 +40,7 @@ export interface HttpFormValues {
   notifyOn: NotifyEvent[];
 }
 
-export const NOTIFY_EVENTS = ['down', 'up', 'changed', 'new_items'] as const;
+export const NOTIFY_EVENTS = ['down', 'up', 'changed', 'new_items', 'cert_expiring'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 export function emptyHttpForm(): HttpFormValues {
@@ -51,6 +58,8 @@ export function emptyHttpForm(): HttpFormValues {
     itemsId: '',
     maxBodyBytes: '',
     requestTimeoutMs: '',
+    maxLatencyMs: '',
+    extra: '',
     scheduleKind: 'every',
     every: '60',
     cron: '',
@@ -70,6 +79,11 @@ export function httpFormFromTask(task: Task): HttpFormValues {
   const match = p.match;
   const expect = p.expect_status;
   const notify = task.notify;
+  const items = p.items;
+  const pathItems = items !== undefined && 'path' in items ? items : undefined;
+  const extra: Record<string, unknown> = {};
+  for (const key of EXTRA_KEYS) if (p[key] !== undefined) extra[key] = p[key];
+  if (items !== undefined && pathItems === undefined) extra.items = items;
   return {
     ...emptyHttpForm(),
     name: task.name,
@@ -83,10 +97,12 @@ export function httpFormFromTask(task: Task): HttpFormValues {
     matchKind: match === undefined ? 'none' : typeof match === 'string' || match.substring !== undefined ? 'substring' : 'regex',
     matchText: match === undefined ? '' : typeof match === 'string' ? match : (match.substring ?? match.regex ?? ''),
     matchFlags: typeof match === 'object' ? (match.flags ?? '') : '',
-    itemsPath: p.items?.path ?? '',
-    itemsId: p.items?.id ?? '',
+    itemsPath: pathItems?.path ?? '',
+    itemsId: pathItems?.id ?? '',
     maxBodyBytes: p.max_body_bytes === undefined ? '' : String(p.max_body_bytes),
     requestTimeoutMs: p.request_timeout_ms === undefined ? '' : String(p.request_timeout_ms),
+    maxLatencyMs: p.max_latency_ms === undefined ? '' : String(p.max_latency_ms),
+    extra: Object.keys(extra).length === 0 ? '' : JSON.stringify(extra, null, 2),
     scheduleKind: 'every' in task.schedule ? 'every' : 'cron',
     every: 'every' in task.schedule ? String(task.schedule.every) : '60',
     cron: 'cron' in task.schedule ? task.schedule.cron : '',
@@ -121,6 +137,17 @@ export function httpFormToBody(v: HttpFormValues): BuiltBody {
   if (v.itemsPath !== '' || v.itemsId !== '') payload.items = { path: v.itemsPath, id: v.itemsId };
   setNumber(payload, 'max_body_bytes', v.maxBodyBytes);
   setNumber(payload, 'request_timeout_ms', v.requestTimeoutMs);
+  setNumber(payload, 'max_latency_ms', v.maxLatencyMs);
+  if (v.extra.trim() !== '') {
+    let extra: unknown;
+    try {
+      extra = JSON.parse(v.extra);
+    } catch {
+      extra = undefined;
+    }
+    if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) problems['payload.extra'] = 'must be a JSON object';
+    else Object.assign(payload, extra);
+  }
 
   const body: Record<string, unknown> = {
     name: v.name,
@@ -135,6 +162,9 @@ export function httpFormToBody(v: HttpFormValues): BuiltBody {
   if (v.webhookUrl.trim() !== '') body.notify = { webhook_url: v.webhookUrl.trim(), on: v.notifyOn };
   return { body: body as TaskCreate, problems };
 }
+
+/** Payload checks the form edits as JSON rather than as fields of their own. */
+const EXTRA_KEYS = ['tls', 'json', 'expect_headers'] as const;
 
 /** `Name: value` lines → an object, or what is wrong with them. */
 export function parseHeaders(text: string): Record<string, string> | string {
@@ -191,6 +221,11 @@ export const HTTP_FORM_FIELDS = [
   'payload.items',
   'payload.max_body_bytes',
   'payload.request_timeout_ms',
+  'payload.max_latency_ms',
+  'payload.tls',
+  'payload.json',
+  'payload.expect_headers',
+  'payload.extra',
   'schedule',
   'priority',
   'timeout_ms',
