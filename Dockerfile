@@ -23,7 +23,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY cmd ./cmd
 COPY internal ./internal
-# tsconfig.build.json compiles cmd/ and internal/ (no tests) to dist/, keeping the layout: dist/cmd/api/main.js.
+COPY web ./web
+# tsconfig.build.json compiles cmd/ and internal/ (no tests) to dist/, keeping the layout: dist/cmd/api/main.js;
+# Vite then builds the dashboard into dist/web, which the API serves at /ui/.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['internal/**/*.test.ts', 'cmd/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['internal/**/*.test.ts', 'cmd/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
     // Integration files start servers and child processes; each has its own database and key prefix, so they
     // run in parallel, in separate processes.
     pool: 'forks',

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local development environment in the foreground: loads .env, applies migrations,
-# then runs the API (with its embedded scheduler) under `tsx watch`, which restarts it when a
-# source file changes. Stop it with Ctrl-C, or with `make stop-dev` from another terminal.
+# starts Vite building the dashboard into dist/web (and again on every change under web/), then
+# runs the API (with its embedded scheduler) under `tsx watch`, which restarts it when a source
+# file changes. The API serves the dashboard at /ui/ as soon as the first build lands. Stop it with Ctrl-C, or with `make stop-dev` from another terminal.
 #
 # With nothing configured it needs only Node.js: the store is the embedded SQLite file
 # data/vigil.db and, without Redis, the scheduler runs in polling mode. Set MYSQL_DSN and
@@ -94,9 +95,16 @@ cat >&2 <<EOF
     store : $store
     queue : $queue
     api   : $(api_url)
+    ui    : $(api_url)/ui/
     stop  : Ctrl-C, or make stop-dev
 
 EOF
+
+# The dashboard builds while migrations run and the API starts. It runs in the background of this
+# shell, so it is a child of the PID in the pid file (exec below keeps the PID): stop-dev and
+# Ctrl-C stop it with the API.
+say "building the dashboard into dist/web (rebuilt on every change under web/)"
+npx vite build --config web/vite.config.ts --watch --logLevel warn &
 
 say "applying migrations"
 npx tsx cmd/migrate/main.ts up

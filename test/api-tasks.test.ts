@@ -203,7 +203,11 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       const read = await api.get(`/tasks/${task.id}`);
       expect(read.status).toBe(200);
       const { queued_via: _queuedVia, ...withoutQueuedVia } = task;
-      expect(taskJsonSchema.parse(read.body)).toEqual(withoutQueuedVia);
+      // Reads add the next slots and the latest finished attempt to what the create answered.
+      const { next_runs: nextRuns, last_run: lastRun, ...asCreated } = taskJsonSchema.parse(read.body);
+      expect(asCreated).toEqual(withoutQueuedVia);
+      expect(nextRuns).toEqual([0, 60_000, 120_000].map((ms) => new Date(T0 + ms).toISOString()));
+      expect(lastRun).toBeNull();
     });
 
     it('keeps every field it was given: cron with a zone, notify, priority, limits, paused', async () => {

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Redirects to the dashboard */
+        get: operations["getRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels": {
         parameters: {
             query?: never;
@@ -67,6 +84,23 @@ export interface paths {
         };
         /** Liveness and dependency state */
         get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Version, read-only mode, whether a token is needed and what the one sent may do, task types */
+        get: operations["getInfo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -211,6 +245,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stats/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Attempts per minute by status, and first-attempt lateness */
+        get: operations["getRunStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -310,6 +361,23 @@ export interface paths {
         put?: never;
         /** Check a task without creating it: the task as it would be stored, defaults filled in */
         post: operations["validateTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard, at /ui/ (/ui redirects there; deep links such as /ui/tasks/12 serve the same page) */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -536,6 +604,63 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description What a client (the dashboard) needs to know about this server. Open without a token.
+         * @example {
+         *       "version": "0.1.0",
+         *       "read_only": false,
+         *       "auth": {
+         *         "required": true,
+         *         "token": "accepted",
+         *         "scope": "write"
+         *       },
+         *       "types": [
+         *         "http",
+         *         "noop"
+         *       ]
+         *     }
+         */
+        Info: {
+            auth: {
+                /** @description Whether APP_API_TOKENS is set. */
+                required: boolean;
+                /** @description What the accepted token may do (`write` when no tokens are configured); null otherwise. */
+                scope: ("read" | "write") | null;
+                /**
+                 * @description What this server makes of the bearer token sent with this request, if any.
+                 * @enum {string}
+                 */
+                token: "none" | "accepted" | "rejected";
+            };
+            /** @description APP_UI_READ_ONLY: the dashboard shows but cannot act. */
+            read_only: boolean;
+            /** @description The registered task types. */
+            types: string[];
+            version: string;
+        };
+        /** @description The latest finished attempt of a task. */
+        LastRun: {
+            duration_ms: number | null;
+            finished_at: string | null;
+            id: number;
+            /** @description The check's own `latency_ms` output (the http type); null when the handler reports none. */
+            latency_ms: number | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC.
+             */
+            started_at: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed" | "timed_out";
+            /** @description The attempt's `up` output; null when the handler reports none. */
+            up: boolean | null;
+        };
+        /** @description How late first attempts started after their slot, in ms. p50 and p95 are read from a histogram. */
+        Lateness: {
+            max: number;
+            p50: number;
+            p95: number;
         };
         Notification: {
             attempts: {
@@ -851,6 +976,79 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last. */
             next_cursor: string | null;
         };
+        /**
+         * @description Attempts started per bucket by status, and the lateness of first attempts, from the run history.
+         * @example {
+         *       "window": "1h",
+         *       "bucket_ms": 60000,
+         *       "from": "2025-01-01T11:00:00.000Z",
+         *       "to": "2025-01-01T12:00:00.000Z",
+         *       "buckets": [
+         *         {
+         *           "start": "2025-01-01T11:00:00.000Z",
+         *           "succeeded": 58,
+         *           "failed": 2,
+         *           "timed_out": 0,
+         *           "running": 0,
+         *           "lateness_ms": {
+         *             "p50": 4,
+         *             "p95": 21,
+         *             "max": 40
+         *           }
+         *         }
+         *       ],
+         *       "totals": {
+         *         "succeeded": 3480,
+         *         "failed": 12,
+         *         "timed_out": 1,
+         *         "running": 2,
+         *         "lateness_ms": {
+         *           "p50": 5,
+         *           "p95": 24,
+         *           "max": 310
+         *         }
+         *       }
+         *     }
+         */
+        RunStats: {
+            bucket_ms: number;
+            /** @description Every bucket of the window, oldest first, empty ones included. */
+            buckets: {
+                failed: number;
+                /** @description Null when no first attempt started in the bucket. */
+                lateness_ms: components["schemas"]["Lateness"] | null;
+                /** @description Attempts that started in this bucket and are still running. */
+                running: number;
+                /**
+                 * Format: date-time
+                 * @description ISO-8601, UTC.
+                 */
+                start: string;
+                succeeded: number;
+                timed_out: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC.
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description ISO-8601, UTC.
+             */
+            to: string;
+            totals: {
+                failed: number;
+                /** @description Null when no first attempt started in the bucket. */
+                lateness_ms: components["schemas"]["Lateness"] | null;
+                /** @description Attempts that started in this bucket and are still running. */
+                running: number;
+                succeeded: number;
+                timed_out: number;
+            };
+            /** @enum {string} */
+            window: "15m" | "1h" | "6h" | "24h";
+        };
         Schedule: components["schemas"]["EverySchedule"] | components["schemas"]["CronSchedule"];
         SlackChannelConfig: {
             /**
@@ -864,6 +1062,8 @@ export interface components {
                 [key: string]: {
                     /** @description Tasks that exist. */
                     created: number;
+                    /** @description Tasks whose check last reported down. */
+                    down: number;
                     /** @description Attempts that failed, over the kept run history. */
                     failed: number;
                     paused: number;
@@ -875,11 +1075,15 @@ export interface components {
                     succeeded: number;
                     /** @description Attempts that timed out, over the kept run history. */
                     timed_out: number;
+                    /** @description Tasks whose check last reported up. */
+                    up: number;
                 };
             };
             totals: {
                 /** @description Tasks that exist. */
                 created: number;
+                /** @description Tasks whose check last reported down. */
+                down: number;
                 /** @description Attempts that failed, over the kept run history. */
                 failed: number;
                 paused: number;
@@ -891,6 +1095,8 @@ export interface components {
                 succeeded: number;
                 /** @description Attempts that timed out, over the kept run history. */
                 timed_out: number;
+                /** @description Tasks whose check last reported up. */
+                up: number;
             };
         };
         Task: {
@@ -902,6 +1108,8 @@ export interface components {
             id: number;
             /** @description The owner's stable name for the task; null when it has none. */
             key: string | null;
+            /** @description Null before the first attempt ends. Present on `GET /tasks` and `GET /tasks/{id}`. */
+            last_run?: components["schemas"]["LastRun"] | null;
             last_run_at: string | null;
             last_status: ("succeeded" | "failed") | null;
             max_attempts: number;
@@ -911,6 +1119,8 @@ export interface components {
              * @description ISO-8601, UTC.
              */
             next_run_at: string;
+            /** @description The next three slots, from `next_run_at` on. Present on `GET /tasks` and `GET /tasks/{id}`. */
+            next_runs?: string[];
             notify: components["schemas"]["Notify"] | null;
             /** @description The handler's input; checked against the type's payload schema. */
             payload: {
@@ -978,6 +1188,8 @@ export interface components {
             id: number;
             /** @description The owner's stable name for the task; null when it has none. */
             key: string | null;
+            /** @description Null before the first attempt ends. Present on `GET /tasks` and `GET /tasks/{id}`. */
+            last_run?: components["schemas"]["LastRun"] | null;
             last_run_at: string | null;
             last_status: ("succeeded" | "failed") | null;
             max_attempts: number;
@@ -987,6 +1199,8 @@ export interface components {
              * @description ISO-8601, UTC.
              */
             next_run_at: string;
+            /** @description The next three slots, from `next_run_at` on. Present on `GET /tasks` and `GET /tasks/{id}`. */
+            next_runs?: string[];
             notify: components["schemas"]["Notify"] | null;
             /** @description The handler's input; checked against the type's payload schema. */
             payload: {
@@ -1090,6 +1304,33 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found: see the Location header */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listChannels: {
         parameters: {
             query?: {
@@ -1184,7 +1425,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1329,7 +1570,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1411,7 +1652,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1507,7 +1748,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1559,6 +1800,46 @@ export interface operations {
             /** @description The request is invalid or could not be read; `error.fields` names each bad field */
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Info"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1777,7 +2058,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1846,7 +2127,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,6 +2256,58 @@ export interface operations {
             };
         };
     };
+    getRunStats: {
+        parameters: {
+            query?: {
+                /** @description How far back: 15m and 1h in minutes, 6h in 5-minute buckets, 24h in 15-minute buckets. */
+                window?: "15m" | "1h" | "6h" | "24h";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunStats"];
+                };
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this token or address; `Retry-After` says in how many seconds to try again */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listTasks: {
         parameters: {
             query?: {
@@ -1983,9 +2316,13 @@ export interface operations {
                 /** @description Only the task with this key. */
                 key?: string;
                 limit?: number;
+                /** @description Only tasks whose name contains this text, ignoring ASCII case. */
+                q?: string;
                 status?: "running" | "paused";
                 /** @description A registered task type, such as `http` or `noop`. */
                 type?: string;
+                /** @description Only tasks whose check last reported up (`true`) or down (`false`). */
+                up?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -2073,7 +2410,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2229,7 +2566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2302,7 +2639,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2462,7 +2799,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The token has the `read` scope, which cannot make changes */
+            /** @description The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2633,6 +2970,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Moved: see the Location header */
+            301: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid or could not be read; `error.fields` names each bad field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable; `Retry-After` says in how many seconds to try again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
         };

@@ -6,6 +6,7 @@ import type { Metrics } from '../platform/metrics.js';
 import type { Store } from '../store/index.js';
 import type { ApiToken } from './middleware/bearer-auth.js';
 import type { HealthSource, QueueSource, RateLimiter, TaskDispatcher } from './ports.js';
+import type { DashboardOptions } from './routes/dashboard.js';
 
 /** Everything the HTTP API needs, passed in once by the composition root. */
 export interface ApiDeps {
@@ -29,4 +30,6 @@ export interface ApiDeps {
   apiTokens: readonly ApiToken[];
   /** Limits requests per token or address; undefined means no limit. */
   rateLimiter?: RateLimiter | undefined;
+  /** The dashboard's built files and APP_UI_READ_ONLY. Omitted: `/ui/` says the dashboard was not built. */
+  ui?: DashboardOptions;
 }

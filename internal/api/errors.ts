@@ -16,7 +16,10 @@ export const API_ERROR_CODES = [
   'bad_request',
   /** No valid bearer token. */
   'unauthorized',
-  /** The token is valid but its scope does not allow this request (a `read` token asking for a change). */
+  /**
+   * The token is valid but may not do this (a `read` token asking for a change), or the server refuses it (a
+   * change sent by a read-only dashboard).
+   */
   'forbidden',
   /** No such route, or no such task. */
   'not_found',

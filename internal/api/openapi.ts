@@ -13,6 +13,9 @@ import {
   deadLetterListQuerySchema,
   notificationListJsonSchema,
   queueJsonSchema,
+  infoJsonSchema,
+  runStatsJsonSchema,
+  runStatsQuerySchema,
   statsJsonSchema,
 } from './ops-schemas.js';
 import {
@@ -46,6 +49,8 @@ interface Operation {
   open?: boolean;
   /** Never rate limited (probes and scrapes). */
   unlimited?: boolean;
+  /** Media type of the successful responses. Default `application/json`. */
+  contentType?: string;
   /** A POST that changes nothing, so that a `read` token may call it. */
   readOnly?: boolean;
 }
@@ -56,6 +61,7 @@ const replayJsonSchema = z
   .meta({ id: 'DeadLetterReplay' });
 const metricsTextSchema = z.string().meta({ description: 'Prometheus text exposition format.' });
 const openApiSchema = z.record(z.string(), z.unknown()).meta({ description: 'This document.' });
+const dashboardHtmlSchema = z.string().meta({ description: 'The dashboard (a single-page app), or how to build it.' });
 const E = errorBodySchema;
 
 /** Every route the API serves. The OpenAPI test checks this list against the express router, both ways. */
@@ -84,6 +90,10 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/readyz', operationId: 'getReady', summary: 'Readiness: 200 when the store answers', responses: { 200: readyJsonSchema, 503: E }, open: true, unlimited: true },
   { method: 'get', path: '/metrics', operationId: 'getMetrics', summary: 'Prometheus metrics', responses: { 200: metricsTextSchema }, open: true, unlimited: true },
   { method: 'get', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This document', responses: { 200: openApiSchema }, open: true },
+  { method: 'get', path: '/stats/runs', operationId: 'getRunStats', summary: 'Attempts per minute by status, and first-attempt lateness', query: runStatsQuerySchema, responses: { 200: runStatsJsonSchema, 400: E } },
+  { method: 'get', path: '/info', operationId: 'getInfo', summary: 'Version, read-only mode, whether a token is needed and what the one sent may do, task types', responses: { 200: infoJsonSchema }, open: true },
+  { method: 'get', path: '/ui', operationId: 'getDashboard', summary: 'The dashboard, at /ui/ (/ui redirects there; deep links such as /ui/tasks/12 serve the same page)', responses: { 200: dashboardHtmlSchema, 301: undefined, 503: dashboardHtmlSchema }, open: true, unlimited: true, contentType: 'text/html' },
+  { method: 'get', path: '/', operationId: 'getRoot', summary: 'Redirects to the dashboard', responses: { 302: undefined }, open: true, unlimited: true },
 ];
 
 /** What each status means, wherever it appears. */
@@ -92,9 +102,11 @@ const STATUS_DESCRIPTIONS: Readonly<Record<number, string>> = {
   201: 'Created',
   202: 'Accepted: the slot is due and queued',
   204: 'No content',
+  301: 'Moved: see the Location header',
+  302: 'Found: see the Location header',
   400: 'The request is invalid or could not be read; `error.fields` names each bad field',
   401: 'Missing or wrong bearer token',
-  403: 'The token has the `read` scope, which cannot make changes',
+  403: 'The token has the `read` scope, which cannot make changes; or the change came from a read-only dashboard',
   404: 'No such resource',
   409: 'Conflicts with the current state; `error.fields` names the field',
   413: 'The body is larger than 64 KiB',
@@ -162,7 +174,7 @@ export function buildOpenApiDocument(registry: HandlerRegistry, options: { versi
         content:
           schema === errorBodySchema
             ? errorContent()
-            : { [op.path === '/metrics' ? 'text/plain' : 'application/json']: { schema: convert(schema, 'output') } },
+            : { [op.path === '/metrics' ? 'text/plain' : (op.contentType ?? 'application/json')]: { schema: convert(schema, 'output') } },
       };
     }
     paths[op.path] = {

@@ -11,6 +11,8 @@ const countsSchema = z.strictObject({
   pending: z.int().nonnegative().meta({ description: 'Due now and not started.' }),
   running: z.int().nonnegative().meta({ description: 'Slots being run now.' }),
   paused: z.int().nonnegative(),
+  up: z.int().nonnegative().meta({ description: 'Tasks whose check last reported up.' }),
+  down: z.int().nonnegative().meta({ description: 'Tasks whose check last reported down.' }),
   succeeded: z.int().nonnegative().meta({ description: 'Attempts that succeeded, over the kept run history.' }),
   failed: z.int().nonnegative().meta({ description: 'Attempts that failed, over the kept run history.' }),
   timed_out: z.int().nonnegative().meta({ description: 'Attempts that timed out, over the kept run history.' }),
@@ -116,3 +118,90 @@ export const notificationJsonSchema = z
 export type NotificationJson = z.output<typeof notificationJsonSchema>;
 
 export const notificationListJsonSchema = listJsonSchema(notificationJsonSchema, 'NotificationList');
+
+/** The windows `GET /stats/runs` answers for, and the bucket each is cut into. */
+export const RUN_STATS_WINDOWS = {
+  '15m': { windowMs: 15 * 60_000, bucketMs: 60_000 },
+  '1h': { windowMs: 3_600_000, bucketMs: 60_000 },
+  '6h': { windowMs: 6 * 3_600_000, bucketMs: 5 * 60_000 },
+  '24h': { windowMs: 24 * 3_600_000, bucketMs: 15 * 60_000 },
+} as const;
+
+export const runStatsQuerySchema = z
+  .strictObject({
+    window: z
+      .enum(Object.keys(RUN_STATS_WINDOWS) as [keyof typeof RUN_STATS_WINDOWS], { error: 'must be one of 15m, 1h, 6h, 24h' })
+      .default('1h')
+      .meta({ description: 'How far back: 15m and 1h in minutes, 6h in 5-minute buckets, 24h in 15-minute buckets.' }),
+  })
+  .meta({ id: 'RunStatsQuery' });
+
+const latenessJsonSchema = z
+  .strictObject({
+    p50: z.int().nonnegative(),
+    p95: z.int().nonnegative(),
+    max: z.int().nonnegative(),
+  })
+  .meta({
+    id: 'Lateness',
+    description: 'How late first attempts started after their slot, in ms. p50 and p95 are read from a histogram.',
+  });
+
+const runStatsBucketJsonSchema = z.strictObject({
+  start: isoTimeSchema,
+  succeeded: z.int().nonnegative(),
+  failed: z.int().nonnegative(),
+  timed_out: z.int().nonnegative(),
+  running: z.int().nonnegative().meta({ description: 'Attempts that started in this bucket and are still running.' }),
+  lateness_ms: latenessJsonSchema.nullable().meta({ description: 'Null when no first attempt started in the bucket.' }),
+});
+
+export const runStatsJsonSchema = z
+  .strictObject({
+    window: z.enum(Object.keys(RUN_STATS_WINDOWS) as [keyof typeof RUN_STATS_WINDOWS]),
+    bucket_ms: z.int().positive(),
+    from: isoTimeSchema,
+    to: isoTimeSchema,
+    buckets: z.array(runStatsBucketJsonSchema).meta({ description: 'Every bucket of the window, oldest first, empty ones included.' }),
+    totals: runStatsBucketJsonSchema.omit({ start: true }),
+  })
+  .meta({
+    id: 'RunStats',
+    description: 'Attempts started per bucket by status, and the lateness of first attempts, from the run history.',
+    examples: [
+      {
+        window: '1h',
+        bucket_ms: 60000,
+        from: '2025-01-01T11:00:00.000Z',
+        to: '2025-01-01T12:00:00.000Z',
+        buckets: [
+          { start: '2025-01-01T11:00:00.000Z', succeeded: 58, failed: 2, timed_out: 0, running: 0, lateness_ms: { p50: 4, p95: 21, max: 40 } },
+        ],
+        totals: { succeeded: 3480, failed: 12, timed_out: 1, running: 2, lateness_ms: { p50: 5, p95: 24, max: 310 } },
+      },
+    ],
+  });
+export type RunStatsJson = z.output<typeof runStatsJsonSchema>;
+
+export const infoJsonSchema = z
+  .strictObject({
+    version: z.string(),
+    read_only: z.boolean().meta({ description: 'APP_UI_READ_ONLY: the dashboard shows but cannot act.' }),
+    auth: z.strictObject({
+      required: z.boolean().meta({ description: 'Whether APP_API_TOKENS is set.' }),
+      token: z
+        .enum(['none', 'accepted', 'rejected'])
+        .meta({ description: 'What this server makes of the bearer token sent with this request, if any.' }),
+      scope: z
+        .enum(['read', 'write'])
+        .nullable()
+        .meta({ description: 'What the accepted token may do (`write` when no tokens are configured); null otherwise.' }),
+    }),
+    types: z.array(z.string()).meta({ description: 'The registered task types.' }),
+  })
+  .meta({
+    id: 'Info',
+    description: 'What a client (the dashboard) needs to know about this server. Open without a token.',
+    examples: [{ version: '0.1.0', read_only: false, auth: { required: true, token: 'accepted', scope: 'write' }, types: ['http', 'noop'] }],
+  });
+export type InfoJson = z.output<typeof infoJsonSchema>;

@@ -222,6 +222,16 @@ export const taskListQuerySchema = z
     status: taskStatusSchema.optional(),
     type: taskTypeNameSchema.optional(),
     key: taskKeySchema.optional().meta({ description: 'Only the task with this key.' }),
+    up: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .optional()
+      .meta({ description: 'Only tasks whose check last reported up (`true`) or down (`false`).' }),
+    q: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .max(200, { error: 'must be at most 200 characters' })
+      .optional()
+      .meta({ description: 'Only tasks whose name contains this text, ignoring ASCII case.', examples: ['shop'] }),
     limit: limitSchema,
     cursor: cursorSchema.optional(),
   })
@@ -239,6 +249,24 @@ export type RunListQuery = z.output<typeof runListQuerySchema>;
 // Responses.
 
 export const isoTimeSchema = z.iso.datetime({ offset: false }).meta({ description: 'ISO-8601, UTC.' });
+
+export const lastRunJsonSchema = z
+  .strictObject({
+    id: z.int().positive(),
+    status: z.enum(['succeeded', 'failed', 'timed_out']),
+    started_at: isoTimeSchema,
+    finished_at: isoTimeSchema.nullable(),
+    duration_ms: z.int().nonnegative().nullable(),
+    latency_ms: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .meta({ description: "The check's own `latency_ms` output (the http type); null when the handler reports none." }),
+    up: z.boolean().nullable().meta({ description: "The attempt's `up` output; null when the handler reports none." }),
+  })
+  .meta({ id: 'LastRun', description: 'The latest finished attempt of a task.' });
+
+export type LastRunJson = z.output<typeof lastRunJsonSchema>;
 
 export const taskJsonSchema = z
   .strictObject({
@@ -266,6 +294,14 @@ export const taskJsonSchema = z
     silenced_until: isoTimeSchema.nullable().meta({ description: 'Nothing is sent before this time.' }),
     created_at: isoTimeSchema,
     updated_at: isoTimeSchema,
+    next_runs: z
+      .array(isoTimeSchema)
+      .optional()
+      .meta({ description: 'The next three slots, from `next_run_at` on. Present on `GET /tasks` and `GET /tasks/{id}`.' }),
+    last_run: lastRunJsonSchema
+      .nullable()
+      .optional()
+      .meta({ description: 'Null before the first attempt ends. Present on `GET /tasks` and `GET /tasks/{id}`.' }),
   })
   .meta({ id: 'Task' });
 

@@ -18,6 +18,7 @@ import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.
 import type { Store } from '../store/index.js';
 import { RedisQueue } from '../taskqueue/index.js';
 import { buildScheduler } from './build-scheduler.js';
+import { findDashboardDir } from './dashboard-dir.js';
 import { processHealthSource } from './health.js';
 import { openConfiguredStore } from './store.js';
 import { startOpsServer } from './ops-server.js';
@@ -191,6 +192,7 @@ export class App {
       channelSender: this.channelSender,
       apiTokens: config.apiTokens,
       rateLimiter: this.rateLimiter(),
+      ui: { dir: findDashboardDir(), readOnly: config.uiReadOnly },
     });
     await new Promise<void>((resolve, reject) => {
       const server = app.listen(config.http.port, config.http.host ?? '0.0.0.0', () => resolve());

@@ -1,10 +1,11 @@
 import { buildOpenApiDocument } from '../api/openapi.js';
+import { VIGIL_VERSION } from '../api/version.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
 
-/** The API version `/openapi.json` reports. */
-export const API_VERSION = '0.1.0';
+/** The API version `/openapi.json` and `/info` report (one constant, in internal/api). */
+export const API_VERSION = VIGIL_VERSION;
 
 /**
  * The OpenAPI document of a server with only the built-in task types (`http`, `noop`), built in-process with no

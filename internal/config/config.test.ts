@@ -247,6 +247,7 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_WEBHOOK_RETRY_BASE_DELAY: { value: '2s', check: (cfg) => expect(cfg.webhook.retryBaseDelayMs).toBe(2000) },
   APP_METRICS_ADDR: { value: ':9464', check: (cfg) => expect(cfg.metricsHttp).toEqual({ host: undefined, port: 9464 }) },
   APP_PUBLIC_URL: { value: 'https://vigil.example.com', check: (cfg) => expect(cfg.publicUrl).toBe('https://vigil.example.com') },
+  APP_UI_READ_ONLY: { value: 'true', check: (cfg) => expect(cfg.uiReadOnly).toBe(true) },
   APP_QUEUE_DEGRADED_AGE: { value: '2m', check: (cfg) => expect(cfg.queueHealth.degradedAgeMs).toBe(120_000) },
   APP_QUEUE_UNHEALTHY_AGE: { value: '10m', check: (cfg) => expect(cfg.queueHealth.unhealthyAgeMs).toBe(600_000) },
   APP_QUEUE_DEGRADED_BACKLOG: { value: '50', check: (cfg) => expect(cfg.queueHealth.degradedBacklog).toBe(50) },

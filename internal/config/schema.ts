@@ -89,6 +89,8 @@ export const fileSchema = z
         ),
         /** Where a scheduler-only process serves /metrics and /healthz; unset serves nothing. */
         metrics_addr: optionalString().pipe(address({ allowPortZero: true }).optional()),
+        /** The dashboard shows but cannot act: it hides every action and the API refuses its changes. Default false. */
+        ui_read_only: bool().default(false),
       })
       .strict()
       .prefault({}),
@@ -178,6 +180,7 @@ export const ENV_VARS = {
   APP_BROWSER_PATH: ['app', 'browser_path'],
   APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
   APP_PUBLIC_URL: ['app', 'public_url'],
+  APP_UI_READ_ONLY: ['app', 'ui_read_only'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type EnvVarName = keyof typeof ENV_VARS;
@@ -277,6 +280,8 @@ function shapeConfig(file: FileConfig) {
     metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
     /** APP_PUBLIC_URL: where people reach this Vigil; notification links point under it. Undefined leaves them out. */
     publicUrl: app.public_url,
+    /** APP_UI_READ_ONLY: the dashboard hides every action, and the API refuses the changes the dashboard sends. */
+    uiReadOnly: app.ui_read_only,
   };
 }
 

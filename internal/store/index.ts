@@ -18,6 +18,7 @@ export * from './slot-recovery.js';
 
 export * from './slot-queue.js';
 export * from './stats-repo.js';
+export * from './run-stats-repo.js';
 export * from './notification-repo.js';
 export * from './memory-repo.js';
 export { type RetainedTable, retentionDeleteBefore } from './retention.js';

@@ -19,6 +19,39 @@ export async function runListByTask(conn: Db, params: RunListByTaskParams): Prom
   return pageOf(query, { ...params, order: 'desc' }, runFromRow);
 }
 
+/**
+ * The latest finished attempt of each task, by task id; tasks without one are absent. One scalar subquery per task
+ * walks the (task, slot, attempt) key backwards from its newest slot, so the cost does not grow with run history.
+ */
+export async function runLatestFinishedByTasks(conn: Db, taskIds: readonly number[]): Promise<Map<number, TaskRun>> {
+  const out = new Map<number, TaskRun>();
+  if (taskIds.length === 0) return out;
+  const latest = await conn.db
+    .selectFrom('tasks')
+    .select((eb) => [
+      'tasks.id as task_id',
+      eb
+        .selectFrom('task_runs')
+        .select('task_runs.id')
+        .whereRef('task_runs.task_id', '=', 'tasks.id')
+        .where('task_runs.status', '!=', 'running')
+        .orderBy('task_runs.slot', 'desc')
+        .orderBy('task_runs.attempt', 'desc')
+        .limit(1)
+        .as('run_id'),
+    ])
+    .where('tasks.id', 'in', [...taskIds])
+    .execute();
+  const runIds = latest.flatMap((row) => (row.run_id === null ? [] : [Number(row.run_id)]));
+  if (runIds.length === 0) return out;
+  const rows = await conn.db.selectFrom('task_runs').selectAll().where('id', 'in', runIds).execute();
+  for (const row of rows) {
+    const run = runFromRow(row);
+    out.set(run.taskId, run);
+  }
+  return out;
+}
+
 /** Every run of a task in one slot, oldest attempt first. */
 export async function runListBySlot(conn: Db, params: { taskId: number; slot: Date }): Promise<TaskRun[]> {
   const rows = await conn.db

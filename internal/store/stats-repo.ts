@@ -11,6 +11,9 @@ export interface TaskCounts {
   /** Slots held by a process now (leased): being run, or about to be. */
   leased: number;
   paused: number;
+  /** Tasks whose check last reported up, and down (tasks that never reported are neither). */
+  up: number;
+  down: number;
   /** Attempts by how they ended, over the kept run history. */
   succeeded: number;
   failed: number;
@@ -26,6 +29,8 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
       sql<number>`COUNT(*)`.as('tasks'),
       sql<number>`SUM(CASE WHEN status = 'paused' THEN 1 ELSE 0 END)`.as('paused'),
       sql<number>`SUM(CASE WHEN lease_token IS NOT NULL THEN 1 ELSE 0 END)`.as('leased'),
+      sql<number>`SUM(CASE WHEN up = 1 THEN 1 ELSE 0 END)`.as('up'),
+      sql<number>`SUM(CASE WHEN up = 0 THEN 1 ELSE 0 END)`.as('down'),
       sql<number>`SUM(CASE WHEN status = 'running' AND lease_token IS NULL AND run_after <= ${params.now} THEN 1 ELSE 0 END)`.as('pending'),
     ])
     .groupBy('type')
@@ -41,7 +46,7 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
   const entry = (type: string) => {
     let counts = out.get(type);
     if (counts === undefined) {
-      counts = { tasks: 0, pending: 0, leased: 0, paused: 0, succeeded: 0, failed: 0, timedOut: 0 };
+      counts = { tasks: 0, pending: 0, leased: 0, paused: 0, up: 0, down: 0, succeeded: 0, failed: 0, timedOut: 0 };
       out.set(type, counts);
     }
     return counts;
@@ -52,6 +57,8 @@ export async function statsByType(conn: Db, params: { now: Date }): Promise<Map<
       pending: Number(row.pending),
       leased: Number(row.leased),
       paused: Number(row.paused),
+      up: Number(row.up),
+      down: Number(row.down),
     });
   }
   for (const row of runRows) {

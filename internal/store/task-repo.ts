@@ -139,19 +139,35 @@ export interface TaskListParams {
   type?: string | undefined;
   /** Only the task with this key (a page of at most one). */
   key?: string | undefined;
+  /** Only tasks whose check last reported up (true) or down (false); tasks that never reported match neither. */
+  up?: boolean | undefined;
+  /** Only tasks whose name contains this text (case-insensitive for ASCII on both dialects). */
+  nameContains?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
 
 /** Tasks in id order, filtered, one page at a time. An unknown cursor starts from the beginning. */
 export async function taskList(conn: Db, params: TaskListParams): Promise<Page<Task>> {
+  const search = params.nameContains === undefined || params.nameContains === '' ? undefined : params.nameContains;
   const query = conn.db
     .selectFrom('tasks')
     .selectAll()
     .$if(params.status !== undefined, (qb) => qb.where('status', '=', params.status as TaskStatus))
     .$if(params.type !== undefined, (qb) => qb.where('type', '=', params.type as string))
-    .$if(params.key !== undefined, (qb) => qb.where('key', '=', params.key as string));
+    .$if(params.key !== undefined, (qb) => qb.where('key', '=', params.key as string))
+    .$if(params.up !== undefined, (qb) => qb.where('up', '=', params.up ? 1 : 0))
+    .$if(search !== undefined, (qb) => qb.where(nameContains(search as string)));
   return pageOf(query, { ...params, order: 'asc' }, taskFromRow);
+}
+
+/**
+ * `name` contains the text. `%`, `_` and the escape character itself are literal in a search, not wildcards. Both
+ * sides are lowered, because the column's collation (binary on MySQL) would otherwise decide whether case matters.
+ */
+function nameContains(text: string) {
+  const pattern = `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+  return sql<boolean>`LOWER(${sql.ref('name')}) LIKE ${pattern} ESCAPE '!'`;
 }
 
 export interface TaskUpdateParams {

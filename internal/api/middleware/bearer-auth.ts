@@ -76,6 +76,24 @@ export function requireWriteScope(options: { readOnlyPosts: ReadonlySet<string> 
   };
 }
 
+/** What a server makes of an `Authorization` header: no bearer token, one it accepts (and its scope), or one it rejects. */
+export type TokenVerdict = { token: 'none' | 'rejected'; scope: null } | { token: 'accepted'; scope: TokenScope };
+
+/**
+ * The comparison {@link bearerAuth} makes, for a route that answers rather than refuses: `GET /info` tells the
+ * dashboard whether its token works, and what it may do, without a 401. With no tokens every request may write.
+ */
+export function tokenCheck(tokens: readonly ApiToken[]): (authorization: string | undefined) => TokenVerdict {
+  const accepted = tokens.map((t) => ({ digest: digest(t.token), auth: Object.freeze({ name: t.name, scope: t.scope }) }));
+  return (authorization) => {
+    if (accepted.length === 0) return { token: 'accepted', scope: ANONYMOUS.scope };
+    const presented = bearerTokenOf(authorization);
+    if (presented === undefined) return { token: 'none', scope: null };
+    const match = findMatch(digest(presented), accepted);
+    return match === undefined ? { token: 'rejected', scope: null } : { token: 'accepted', scope: match.scope };
+  };
+}
+
 /** The token of an `Authorization: Bearer …` header, or undefined when the header is missing or another scheme. */
 function bearerTokenOf(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);

@@ -48,11 +48,22 @@ export function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-function levelOf(req: IncomingMessage, statusCode: number, err: Error | undefined): 'info' | 'warn' | 'error' | 'silent' {
+function levelOf(
+  req: IncomingMessage,
+  statusCode: number,
+  err: Error | undefined,
+): 'debug' | 'info' | 'warn' | 'error' | 'silent' {
   // An outage answers every request with 503 until it ends: worth a warning each, not an error page.
   if (statusCode === 503) return 'warn';
   if (err !== undefined || statusCode >= 500) return 'error';
-  if (PROBE_PATHS.has(pathOf(req))) return statusCode >= 400 ? 'warn' : 'silent';
+  const path = pathOf(req);
+  if (PROBE_PATHS.has(path)) return statusCode >= 400 ? 'warn' : 'silent';
+  // An open dashboard reads a few endpoints every two seconds, and a page load fetches its files: routine reads
+  // that would drown the log at info. Its changes, and anything that fails, are logged as usual.
+  const isRead = req.method === 'GET' || req.method === 'HEAD';
+  if (isRead && statusCode < 400 && (req.headers['x-vigil-client'] === 'dashboard' || path === '/' || path.startsWith('/ui'))) {
+    return 'debug';
+  }
   return 'info';
 }
 

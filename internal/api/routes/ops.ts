@@ -9,7 +9,7 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
 
   router.get('/stats', async (_req, res) => {
     const byType = await statsByType(deps.store, { now: new Date(deps.clock.now()) });
-    const zero = { created: 0, pending: 0, running: 0, paused: 0, succeeded: 0, failed: 0, timed_out: 0 };
+    const zero = { created: 0, pending: 0, running: 0, paused: 0, up: 0, down: 0, succeeded: 0, failed: 0, timed_out: 0 };
     const body: StatsJson = { totals: { ...zero }, by_type: {} };
     for (const [type, c] of [...byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       const counts = {
@@ -17,6 +17,8 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
         pending: c.pending,
         running: c.leased,
         paused: c.paused,
+        up: c.up,
+        down: c.down,
         succeeded: c.succeeded,
         failed: c.failed,
         timed_out: c.timedOut,

@@ -21,6 +21,7 @@ import { runListQuerySchema, taskListQuerySchema } from '../schemas.js';
 import { notificationToJson, pageToJson, runToJson, taskSpecToJson, taskToJson } from '../serializers.js';
 import { batchedTaskInsert, createTask, throwIfKeyTaken } from '../task-create.js';
 import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSchedule } from '../task-input.js';
+import { taskViewsToJson } from '../task-view.js';
 import { parseOrThrow } from '../validation-fields.js';
 
 /**
@@ -52,15 +53,24 @@ export function tasksRouter(deps: ApiDeps): Router {
 
   router.get('/tasks', async (req, res) => {
     const query = parseOrThrow(taskListQuerySchema, req.query, { rootName: 'query' });
-    const page = await taskList(store, query);
-    res.json(pageToJson(page, taskToJson));
+    const page = await taskList(store, {
+      status: query.status,
+      type: query.type,
+      key: query.key,
+      up: query.up === undefined ? undefined : query.up === 'true',
+      nameContains: query.q,
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    res.json({ items: await taskViewsToJson(store, page.items), next_cursor: page.nextCursor });
   });
 
   router.get('/tasks/:id', async (req, res) => {
     const id = parseTaskId(req.params.id);
     const task = await taskGetById(store, id);
     if (task === undefined) throw taskNotFound(id);
-    res.json(taskToJson(task));
+    const [view] = await taskViewsToJson(store, [task]);
+    res.json(view);
   });
 
   router.patch('/tasks/:id', async (req, res) => {
