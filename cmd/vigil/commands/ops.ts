@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type Queue, unwrap } from '../client.js';
 import { type Context, allPages, parseId, resolveTaskId } from '../context.js';
-import { usageError } from '../errors.js';
+import { parseLimit } from '../args.js';
 import { ago, formatMs, json, table } from '../output.js';
 
 const DEAD_REASONS = ['attempts_exhausted', 'malformed', 'unknown_task', 'unknown_type', 'deleted_while_pending'] as const;
@@ -87,12 +87,6 @@ export function opsCommands(program: Command, ctxOf: (cmd: Command) => Context):
       unwrap(await ctx.api().DELETE('/queue/dead/{id}', { params: { path: { id } } }), `dead letter ${id}`);
       ctx.io.stdout.write(ctx.json ? json({ deleted: id }) : `deleted dead letter ${id}\n`);
     });
-}
-
-function parseLimit(text: string): number {
-  const limit = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(limit >= 1 && limit <= 500)) throw usageError(`--limit: must be a whole number from 1 to 500 (got ${JSON.stringify(text)})`);
-  return limit;
 }
 
 /** A run's result in a few words: its error, or what a monitoring check reported. */
