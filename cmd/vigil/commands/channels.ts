@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { parseJsonObject, parseLimit, readObjectFile } from '../args.js';
+import { parseJsonObject, readObjectFile } from '../args.js';
 import { type Channel, type ChannelCreate, type ChannelPatch, unwrap } from '../client.js';
-import { type Context, allPages, parseId } from '../context.js';
+import { type Context, type PagingOptions, pagingOptions, parseId, printList } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { ago, details, json, table } from '../output.js';
 
@@ -14,28 +14,26 @@ const KINDS = ['webhook', 'email', 'slack', 'discord', 'telegram', 'ntfy'] as co
 export function channelsCommand(program: Command, ctxOf: (cmd: Command) => Context): void {
   const channels = program.command('channels').description('alert channels: webhook, email, Slack, Discord, Telegram, ntfy');
 
-  channels
-    .command('ls')
-    .description('list channels, oldest first')
-    .addOption(new Option('--kind <kind>', 'only channels of this kind').choices(KINDS))
-    .option('--limit <n>', 'channels per page (1-500)', '50')
-    .option('--all', 'follow every page')
-    .action(async (opts: { kind?: (typeof KINDS)[number]; limit: string; all?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const limit = parseLimit(opts.limit);
-      const fetchPage = async (cursor: string | undefined) =>
-        unwrap(await ctx.api().GET('/channels', { params: { query: { kind: opts.kind, limit, cursor } } }), 'channels');
-      const page = opts.all === true ? { items: await allPages(fetchPage), next_cursor: null } : await fetchPage(undefined);
-      if (ctx.json) return void ctx.io.stdout.write(json(page));
-      const now = Date.now();
-      ctx.io.stdout.write(
-        table(
-          ['ID', 'NAME', 'KIND', 'TARGET', 'UPDATED'],
-          page.items.map((c) => [c.id, c.name, c.kind, targetOf(c), ago(c.updated_at, now)]),
-        ),
-      );
-      if (page.next_cursor !== null) ctx.io.stderr.write('more channels follow: use --all, or a larger --limit\n');
-    });
+  pagingOptions(
+    channels
+      .command('ls')
+      .description('list channels, oldest first')
+      .addOption(new Option('--kind <kind>', 'only channels of this kind').choices(KINDS)),
+    'channels',
+    50,
+  ).action(async (opts: PagingOptions & { kind?: (typeof KINDS)[number] }, cmd: Command) => {
+    const ctx = ctxOf(cmd);
+    await printList(
+      ctx,
+      opts,
+      'channels',
+      async (query) => unwrap(await ctx.api().GET('/channels', { params: { query: { kind: opts.kind, ...query } } }), 'channels'),
+      (items) => {
+        const now = Date.now();
+        return table(['ID', 'NAME', 'KIND', 'TARGET', 'UPDATED'], items.map((c) => [c.id, c.name, c.kind, targetOf(c), ago(c.updated_at, now)]));
+      },
+    );
+  });
 
   channels
     .command('get')

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { parseInteger, parseJsonObject, parseLimit, readObjectFile } from '../args.js';
+import { parseInteger, parseJsonObject, readObjectFile } from '../args.js';
 import { type Task, type TaskCreate, type TaskPatch, unwrap } from '../client.js';
-import { type Context, allPages, resolveTaskId } from '../context.js';
+import { type Context, type PagingOptions, pagingOptions, printList, resolveTaskId } from '../context.js';
 import { usageError } from '../errors.js';
 import { ago, details, formatSchedule, json, table } from '../output.js';
 
@@ -9,25 +9,20 @@ import { ago, details, formatSchedule, json, table } from '../output.js';
 export function tasksCommand(program: Command, ctxOf: (cmd: Command) => Context): void {
   const tasks = program.command('tasks').description('list, read, create, change, run and delete tasks');
 
-  tasks
-    .command('ls')
-    .description('list tasks, oldest first')
-    .addOption(new Option('--status <status>', 'only running or paused tasks').choices(['running', 'paused']))
-    .option('--type <type>', 'only tasks of this type')
-    .option('--key <key>', 'only the task with this key')
-    .option('--limit <n>', 'tasks per page (1-500)', '50')
-    .option('--all', 'follow every page')
-    .action(async (opts: { status?: 'running' | 'paused'; type?: string; key?: string; limit: string; all?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const limit = parseLimit(opts.limit);
-      const query = { status: opts.status, type: opts.type, key: opts.key, limit };
-      const fetchPage = async (cursor: string | undefined) =>
-        unwrap(await ctx.api().GET('/tasks', { params: { query: { ...query, cursor } } }), 'tasks');
-      const page = opts.all === true ? { items: await allPages(fetchPage), next_cursor: null } : await fetchPage(undefined);
-      if (ctx.json) return void ctx.io.stdout.write(json(page));
-      ctx.io.stdout.write(taskTable(page.items));
-      if (page.next_cursor !== null) ctx.io.stderr.write('more tasks follow: use --all, or a larger --limit\n');
-    });
+  pagingOptions(
+    tasks
+      .command('ls')
+      .description('list tasks, oldest first')
+      .addOption(new Option('--status <status>', 'only running or paused tasks').choices(['running', 'paused']))
+      .option('--type <type>', 'only tasks of this type')
+      .option('--key <key>', 'only the task with this key'),
+    'tasks',
+    50,
+  ).action(async (opts: PagingOptions & { status?: 'running' | 'paused'; type?: string; key?: string }, cmd: Command) => {
+    const ctx = ctxOf(cmd);
+    const filter = { status: opts.status, type: opts.type, key: opts.key };
+    await printList(ctx, opts, 'tasks', async (query) => unwrap(await ctx.api().GET('/tasks', { params: { query: { ...filter, ...query } } }), 'tasks'), taskTable);
+  });
 
   tasks
     .command('get')
