@@ -8,7 +8,7 @@ INSTALL_STAMP := node_modules/.install-stamp
 LOCKFILE := $(firstword $(wildcard package-lock.json) package.json)
 TEST_SERVICES := scripts/test-services.sh
 
-.PHONY: help install dev stop-dev build run-api run-scheduler migrate lint test bench up down clean
+.PHONY: help install dev stop-dev build run-api run-scheduler migrate lint test soak bench up down clean
 
 help:
 	@echo "make install        install dependencies (npm ci) when node_modules is missing or stale"
@@ -20,6 +20,7 @@ help:
 	@echo "make migrate        apply migrations (MYSQL_DSN, else data/vigil.db)"
 	@echo "make lint           type-check, the layer rules of DESIGN §5 and import cycles (dependency-cruiser), and redocly-lint the OpenAPI document"
 	@echo "make test           lint, then the test suite against MySQL/MariaDB and Redis"
+	@echo "make soak           a few minutes of chaos (kills, pauses, cut links, poison) against three schedulers, then every guarantee checked; SOAK_SECONDS sets how long"
 	@echo "make bench          run the benchmark against MySQL/MariaDB and Redis"
 	@echo "make up / down      start / stop the full stack with docker compose"
 	@echo "make clean          remove dist/"
@@ -54,6 +55,9 @@ lint: install
 test: install
 	npm run lint
 	$(TEST_SERVICES) run -- npx vitest run
+
+soak: install
+	$(TEST_SERVICES) run -- npx vitest run --config vitest.soak.config.ts
 
 bench: install
 	$(TEST_SERVICES) run -- npx tsx bench/run.ts

@@ -66,6 +66,17 @@ export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
     )
     .register(
       defineTaskType({
+        name: 'bulky',
+        // Returns `bytes` of double quotes: JSON escapes each into two, so the stored output is twice as large.
+        payloadSchema: z.object({ bytes: z.number().int().min(0) }).strict(),
+        run: async (payload, ctx) => {
+          note('bulky', ctx);
+          return { body: '"'.repeat(payload.bytes) };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
         name: 'fail',
         payloadSchema: z.object({}).strict(),
         run: async (_payload, ctx) => {
