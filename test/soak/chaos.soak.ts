@@ -142,13 +142,17 @@ describe('soak: three schedulers and an API under chaos', () => {
 
   /** Calls the API until it answers `expected`, through API restarts and outages (for set-up and wind-down). */
   async function callUntil(method: string, path: string, body: unknown, expected: number): Promise<unknown> {
+    let last = 'no answer';
     return waitFor(
       async () => {
-        const res = await call(method, path, body);
+        const res = await call(method, path, body).catch((err: Error) => ({ status: 0, json: err.message }));
+        last = `${res.status} ${JSON.stringify(res.json)}`.slice(0, 300);
         return res.status === expected ? (res.json ?? true) : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250, message: `${method} ${path} answering ${expected}` },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; its last answer: ${last}`);
+    });
   }
 
   async function createTasks(): Promise<number[]> {
@@ -304,15 +308,19 @@ describe('soak: three schedulers and an API under chaos', () => {
         if (s.child === undefined || !isAlive(s.child)) await waitReady(startScheduler(s));
       }
       for (const id of taskIds) await callUntil('PATCH', `/tasks/${id}`, { status: 'paused' }, 200);
+      let state = '';
       const quiet = await waitFor(
         async () => {
-          const running = await db.store.db.selectFrom('task_runs').select('id').where('status', '=', 'running').execute();
+          const running = await db.store.db.selectFrom('task_runs').select('task_id').where('status', '=', 'running').execute();
           const leased = await db.store.db.selectFrom('tasks').select('id').where('lease_token', 'is not', null).execute();
           const pending = await pendingEntries();
+          state = `running runs of tasks ${running.map((r) => r.task_id).join(',')}; leases on ${leased.map((t) => t.id).join(',')}; ${pending} pending`;
           return running.length === 0 && leased.length === 0 && pending === 0 ? { pending } : undefined;
         },
         { timeoutMs: 120_000, intervalMs: 500, message: 'no run running, no lease held, no entry pending' },
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${state}`);
+      });
       expect(quiet.pending).toBe(0);
       // Trimming runs every 30 s: what every group has read and acknowledged goes.
       await waitFor(async () => (await streamLength()) <= 5, { timeoutMs: 75_000, intervalMs: 1000, message: 'the stream trimmed' });
