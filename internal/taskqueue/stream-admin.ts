@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './keys.js';
 import { withScripts } from './scripts.js';
 
@@ -24,7 +24,7 @@ export interface StreamStats {
 
 /** Read-only views of the streams, and the housekeeping that changes them (trim, consumer cleanup). */
 export class StreamAdmin {
-  constructor(private readonly deps: { redis: Redis; keys: QueueKeys; group: string; now?: () => number }) {}
+  constructor(private readonly deps: { redis: RedisClient; keys: QueueKeys; group: string; now?: () => number }) {}
 
   async stats(): Promise<StreamStats[]> {
     const now = this.deps.now?.() ?? Date.now();
