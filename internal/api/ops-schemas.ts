@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema } from './schemas.js';
+import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema, redisTopologyJsonSchema } from './schemas.js';
 
 /**
  * Wire format of the operations endpoints (`/stats`, `/queue`, dead letters), as zod schemas that also generate
@@ -54,6 +54,10 @@ export const queueJsonSchema = z
       oldest_due_age_ms: z.int().nonnegative().nullable(),
     }),
     dead_letters: z.int().nonnegative(),
+    redis: redisTopologyJsonSchema
+      .extend({ ok: z.boolean().meta({ description: 'Whether that node serves the queue now.' }) })
+      .optional()
+      .meta({ description: 'Which Redis serves the queue; absent when no Redis is configured.' }),
   })
   .meta({ id: 'Queue', description: 'Stream health in stream mode; the due-row view in polling mode.' });
 export type QueueJson = z.output<typeof queueJsonSchema>;

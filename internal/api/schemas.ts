@@ -386,12 +386,33 @@ export const errorBodySchema = z
 
 export type ErrorBody = z.output<typeof errorBodySchema>;
 
+/** Which Redis topology is in use and which node serves the queue (`/healthz` and `/queue`). */
+export const redisTopologyJsonSchema = z.strictObject({
+  topology: z
+    .enum(['standalone', 'cluster', 'sentinel'])
+    .meta({ description: 'A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).' }),
+  node: z
+    .string()
+    .nullable()
+    .meta({
+      description:
+        '`host:port` of the node serving the queue now: the master owning the queue\'s hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover).',
+    }),
+});
+
 export const healthReportJsonSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
     mode: z.enum(['redis_streams', 'db_polling']),
     store: z.looseObject({ driver: z.enum(['mysql', 'sqlite']), ok: z.boolean(), error: z.string().optional() }),
-    redis: z.looseObject({ configured: z.boolean(), ok: z.boolean(), error: z.string().optional() }),
+    redis: z.looseObject({
+      configured: z.boolean(),
+      ok: z.boolean(),
+      error: z.string().optional(),
+      addr: z.string().optional().meta({ description: 'Where Redis is configured (address, seed nodes, or master@sentinels); never credentials.' }),
+      topology: redisTopologyJsonSchema.shape.topology.optional(),
+      node: redisTopologyJsonSchema.shape.node.optional(),
+    }),
     reasons: z.array(z.string()),
   })
   .meta({ id: 'Health', description: 'Liveness plus dependency state; 200 even when degraded.' });
