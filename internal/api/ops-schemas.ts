@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema, redisTopologyJsonSchema } from './schemas.js';
+import { isoTimeSchema, listJsonSchema, listQuerySchema, redisTopologyJsonSchema } from './schemas.js';
 
 /**
  * Wire format of the operations endpoints (`/stats`, `/queue`, dead letters), as zod schemas that also generate
@@ -85,9 +85,7 @@ export type DeadLetterJson = z.output<typeof deadLetterJsonSchema>;
 
 export const deadLetterListJsonSchema = listJsonSchema(deadLetterJsonSchema, 'DeadLetterList');
 
-export const deadLetterListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), reason: deadLetterReasonSchema.optional() })
-  .meta({ id: 'DeadLetterListQuery' });
+export const deadLetterListQuerySchema = listQuerySchema({ reason: deadLetterReasonSchema.optional() }, 'DeadLetterListQuery');
 
 export const notificationJsonSchema = z
   .strictObject({

@@ -217,6 +217,11 @@ export const limitSchema = z.coerce
   .max(500, { error: 'must be from 1 to 500' })
   .default(50);
 
+/** `{ limit, cursor, …filters }`: the query of a list request, the counterpart of {@link listJsonSchema}. */
+export function listQuerySchema<F extends z.core.$ZodLooseShape>(filters: F, id: string) {
+  return z.strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), ...filters }).meta({ id });
+}
+
 export const taskListQuerySchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
@@ -239,9 +244,7 @@ export const taskListQuerySchema = z
 
 export type TaskListQuery = z.output<typeof taskListQuerySchema>;
 
-export const runListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional() })
-  .meta({ id: 'RunListQuery' });
+export const runListQuerySchema = listQuerySchema({}, 'RunListQuery');
 
 export type RunListQuery = z.output<typeof runListQuerySchema>;
 
@@ -268,19 +271,24 @@ export const lastRunJsonSchema = z
 
 export type LastRunJson = z.output<typeof lastRunJsonSchema>;
 
+/** What a task does and when, as stored: shared by {@link taskJsonSchema} and {@link taskSpecJsonSchema}. */
+const taskSettingsJsonShape = {
+  type: z.string(),
+  payload: payloadSchema,
+  schedule: scheduleSchema,
+  priority: prioritySchema,
+  timeout_ms: timeoutMsSchema,
+  max_attempts: maxAttemptsSchema,
+  status: taskStatusSchema,
+  notify: notifySchema.nullable(),
+};
+
 export const taskJsonSchema = z
   .strictObject({
     id: z.int().positive(),
     name: z.string(),
     key: z.string().nullable().meta({ description: "The owner's stable name for the task; null when it has none." }),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
     next_run_at: isoTimeSchema,
     last_run_at: isoTimeSchema.nullable(),
     last_status: z.enum(['succeeded', 'failed']).nullable(),
@@ -316,14 +324,7 @@ export const taskSpecJsonSchema = z
   .strictObject({
     name: z.string(),
     key: z.string().nullable(),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
   })
   .meta({ id: 'TaskSpec' });
 
