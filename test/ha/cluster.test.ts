@@ -119,12 +119,17 @@ describe.skipIf(CLUSTER_NODES === '')('Redis Cluster', () => {
       const period = degradedPeriod(health.samples, killed.killedAt);
       expect(period, 'a degraded period on /healthz after the kill').toBeDefined();
       const degradedSamples = health.samples.filter((s) => s.at >= killed!.killedAt && s.status === 'degraded');
-      expect(degradedSamples.some((s) => s.mode === 'db_polling')).toBe(true);
+      expect(degradedSamples.some((s) => !s.ok)).toBe(true);
+      // The scheduler polls while the slot has no master, unless the failover is over before its stream commands
+      // give up: the Cluster client retries a command whose node died (after a slot-map refresh) for up to about
+      // 3 s, and a promotion faster than that is ridden through by the retried command, in stream mode.
+      const polled = health.samples.filter((s) => s.at >= killed!.killedAt && s.mode === 'db_polling').length;
       await expectStreamModeWorks(run);
       console.log(
         `failover cluster: /healthz degraded for ${((period?.ms ?? 0) / 1000).toFixed(1)} s ` +
           `(from ${((period!.start - killed.killedAt) / 1000).toFixed(1)} s after the kill); ` +
-          `${TASKS} runs in ${seconds.toFixed(2)} s across it; queue moved ${owner.addr} -> ${promoted.addr}`,
+          `${TASKS} runs in ${seconds.toFixed(2)} s across it; queue moved ${owner.addr} -> ${promoted.addr}; ` +
+          `${polled} /healthz samples (100 ms apart) in polling mode`,
       );
     } finally {
       await health.stop();
