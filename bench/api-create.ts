@@ -10,6 +10,7 @@
  *       burst and over-weights slow answers (see that file).
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   type BenchChild,
   type BenchOutcome,
@@ -168,20 +169,30 @@ interface Server {
   cleanup(): Promise<void>;
 }
 
-async function startVigil(): Promise<Server> {
-  const db = await createBenchDatabase('api_vigil');
-  const stream = streamName('api');
+/**
+ * A Vigil API: this tree's, or (label `vigil-ref`) the compiled `cmd/api/main.js` under BENCH_API_REF_BUILD, another
+ * build of Vigil (say, of the main branch) measured in the same rounds, so that a change is judged by a ratio taken
+ * side by side rather than by two runs minutes apart.
+ */
+async function startVigil(label = 'vigil'): Promise<Server> {
+  const db = await createBenchDatabase(`api_${label}`);
+  const stream = streamName(`api_${label}`);
   const port = await freePort();
-  const child = spawnEntry('vigil-api', 'cmd/api/main.ts', [], {
-    env: vigilEnv({
+  const refBuild = process.env.BENCH_API_REF_BUILD;
+  const spawnApi = (name: string, env: Record<string, string>, flags: string[]) =>
+    label === 'vigil-ref' && refBuild !== undefined
+      ? spawnNode(name, join(refBuild, 'cmd', 'api', 'main.js'), [], { env, toFile: true, nodeFlags: flags, tsx: false })
+      : spawnEntry(name, 'cmd/api/main.ts', [], { env, toFile: true, nodeFlags: flags });
+  const child = spawnApi(
+    `${label}-api`,
+    vigilEnv({
       dsn: db.dsn,
       stream,
       mode: 'stream',
       extra: { APP_RUN_SCHEDULER: 'false', APP_HTTP_ADDR: `127.0.0.1:${port}` },
     }),
-    toFile: true,
-    nodeFlags: vigilNodeFlags('api-create-vigil'),
-  });
+    vigilNodeFlags(`api-create-${label}`),
+  );
   const url = `http://127.0.0.1:${port}`;
   const cleanup = async () => {
     await child.stop();
@@ -194,7 +205,7 @@ async function startVigil(): Promise<Server> {
     await cleanup();
     throw new Error(`${(err as Error).message}\n${child.tail(15).join('\n')}`);
   }
-  return { label: 'vigil', url: `${url}/tasks`, child, cleanup };
+  return { label, url: `${url}/tasks`, child, cleanup };
 }
 
 async function startBaseline(): Promise<Server> {
@@ -253,13 +264,14 @@ export async function runApiCreate(): Promise<BenchOutcome> {
     servers.push(await startBare());
     servers.push(await startBaseline());
     servers.push(await startVigil());
+    if (process.env.BENCH_API_REF_BUILD !== undefined) servers.push(await startVigil('vigil-ref'));
     const pidsOf = (s: Server) => ({ server: s.child.pid, mysql, redis });
     // Warm every server up (JIT, pools, buffer pool) before anything is recorded.
     for (const s of servers) await loadMax(s.url, warmupSeconds, pidsOf(s));
     for (const s of servers) await loadFixed(s.url, warmupSeconds, pidsOf(s));
 
-    const max: Record<string, LoadResult[]> = { bare: [], baseline: [], vigil: [] };
-    const fixed: Record<string, LoadResult[]> = { bare: [], baseline: [], vigil: [] };
+    const max: Record<string, LoadResult[]> = Object.fromEntries(servers.map((s) => [s.label, []]));
+    const fixed: Record<string, LoadResult[]> = Object.fromEntries(servers.map((s) => [s.label, []]));
     for (let r = 0; r < rounds; r += 1) {
       const order = servers.map((_, i) => servers[(i + r) % servers.length] as Server);
       for (const s of order) max[s.label]?.push(await loadMax(s.url, seconds, pidsOf(s)));
@@ -288,6 +300,13 @@ export async function runApiCreate(): Promise<BenchOutcome> {
       p99VigilBare: perRound(fixed, 'vigil', 'bare', p99),
       p99VigilBaseline: perRound(fixed, 'vigil', 'baseline', p99),
       p99BaselineBare: perRound(fixed, 'baseline', 'bare', p99),
+      ...(max['vigil-ref'] === undefined
+        ? {}
+        : {
+            throughputVigilRef: perRound(max, 'vigil', 'vigil-ref', rps),
+            cpuPerRequestVigilRef: perRound(max, 'vigil', 'vigil-ref', (x) => x.serverCpuMsPerRequest ?? Number.NaN),
+            p99VigilRef: perRound(fixed, 'vigil', 'vigil-ref', p99),
+          }),
     };
     const ratioFigure = (metric: string, values: number[], target?: Figure['target']): Figure => ({
       metric,
@@ -321,6 +340,13 @@ export async function runApiCreate(): Promise<BenchOutcome> {
       { metric: 'Vigil errors, all runs', value: sumErrors('vigil'), unit: '', target: { op: '<=', value: 0 } },
       { metric: 'rounds', value: rounds, unit: '' },
     ];
+    if (ratios.throughputVigilRef !== undefined) {
+      figures.push(
+        ratioFigure('(a) throughput, Vigil / reference build', ratios.throughputVigilRef),
+        ratioFigure('(a) CPU per request, Vigil / reference build', ratios.cpuPerRequestVigilRef ?? []),
+        ratioFigure(`(b) p99 at ${FIXED_RATE} req/s, Vigil / reference build`, ratios.p99VigilRef ?? []),
+      );
+    }
     // A rate above what a server can serve measures its queue, not its latency: say so beside the p99 ratios.
     const slowest = Math.min(...servers.map((s) => med(max, s.label, rps)));
     if (slowest < FIXED_RATE * 1.2) {
