@@ -24,6 +24,7 @@ import {
   type BenchDatabase,
   type BenchOutcome,
   CpuMeter,
+  countersPer,
   type Figure,
   type Summary,
   createBenchDatabase,
@@ -39,6 +40,7 @@ import {
   redisServerPid,
   round,
   scaled,
+  serverCounters,
   sleep,
   spawnEntry,
   streamName,
@@ -74,6 +76,8 @@ interface SideResult {
   coreShare: { process: number | null; mysql: number | null; redis: number | null; target: number | null };
   peakRssMb: number | null;
   setupSeconds: number;
+  /** MySQL statements, commits, fsyncs and Redis commands per check. */
+  perCheck: Record<string, number>;
 }
 
 interface Pids {
@@ -97,6 +101,7 @@ async function measureWindow(params: {
   const { db, child, pids, t0, monitors, period, cycles } = params;
   await sleep(Math.max(0, t0 - Date.now()));
   const meter = new CpuMeter({ process: child.pid, mysql: pids.mysql, redis: pids.redis, target: pids.target });
+  const countersBefore = await serverCounters();
   const windowMs = cycles * period * 1000;
   const end = t0 + windowMs;
   while (Date.now() < end) {
@@ -104,6 +109,7 @@ async function measureWindow(params: {
     await sleep(Math.min(2000, end - Date.now()));
   }
   const cpu = meter.end();
+  const countersAfter = await serverCounters();
   const peak = memoryMb(child.pid)?.peak ?? null;
   const expected = monitors * cycles;
   // Slots at the very end of the window may still be running: give them a few seconds.
@@ -149,6 +155,8 @@ async function measureWindow(params: {
     },
     peakRssMb: peak === null ? null : round(peak, 0),
     setupSeconds: round(params.setupSeconds, 1),
+    // Counted over the window and divided by the checks whose slot is in it (server-wide, like the CPU).
+    perCheck: countersPer(countersBefore, countersAfter, checks),
   };
 }
 
@@ -276,6 +284,7 @@ export async function runChecks(): Promise<BenchOutcome> {
             { metric: `${label}: CPU per check, total`, value: r.cpuMsPerCheck.total, unit: 'ms' },
             { metric: `${label}: peak RSS`, value: r.peakRssMb, unit: 'MB', ...(vigil ? { target: { op: '<=' as const, value: 400 } } : {}) },
             { metric: `${label}: failed checks`, value: r.failedChecks, unit: '' },
+            ...Object.entries(r.perCheck).map(([k, v]) => ({ metric: `${label}: ${k.replace(/^mysql\./, 'MySQL ').replace(/^redis\./, 'Redis ')} per check`, value: v, unit: '' })),
           );
         }
         const bull = bySide.bullmq;
