@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { RedisStreamBroker } from './broker.js';
 import { type ConnectionOptions, connectInBackground, openConnection, waitReady } from './connection.js';
+import { RedisHostPermits } from './host-permits.js';
 import { QueueKeys } from './keys.js';
 import { type SharedRateLimitVerdict, createSharedRateLimiter } from './rate-limiter.js';
 import { RedisHealth } from './redis-health.js';
@@ -26,6 +27,8 @@ export interface RedisQueueOptions {
 export class RedisQueue {
   readonly broker: RedisStreamBroker;
   readonly health: RedisHealth;
+  /** Politeness per host, counted in Redis across every process (see `host-permits.ts`). */
+  readonly hostPermits: RedisHostPermits;
   /** The hash tag the keys share, e.g. `{vigil:task:queue}`. */
   readonly tag: string;
   private readonly keys: QueueKeys;
@@ -47,6 +50,7 @@ export class RedisQueue {
       { commands: this.commands, blocking: this.blocking, keys, logger: options.logger, now: options.now },
       { group: options.group, consumer: options.consumer },
     );
+    this.hostPermits = new RedisHostPermits({ redis: this.commands, keys });
     this.health = new RedisHealth(
       { connection: this.commands, probeWrite: () => this.broker.probeWrite() },
       { addr: `${options.host}:${options.port}`, pingTimeoutMs: 1000 },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostLimitSchema } from '../host-limit.js';
 import { expectHeadersSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
 import { DEFAULT_EXPECT_STATUS, expectStatusSchema, headersSchema, matchSchema, urlSchema } from '../http/payload-schema.js';
 import { cssSelectorSchema, htmlOnlyItemsSchema } from '../items/items-schema.js';
@@ -49,6 +50,7 @@ export const browserPayloadSchema = closedObject({
     .max(16 * 1_048_576, { error: 'must be at most 16777216 (16 MiB)' })
     .default(DEFAULT_BROWSER_MAX_BODY_BYTES)
     .meta({ description: 'Bytes kept of each response the page loads; longer ones are cut. Default 4 MiB.' }),
+  host_limit: hostLimitSchema.optional(),
   request_timeout_ms: z
     .int({ error: 'must be a whole number of milliseconds' })
     .min(1, { error: 'must be at least 1' })
