@@ -7,6 +7,7 @@ import { TickingService } from '../platform/service.js';
 import { hostOf } from '../handlers/index.js';
 import { type ClaimedNotification, type Store, notificationClaimDue, notificationPostpone, notificationRecordAttempt } from '../store/index.js';
 import type { HostGate, HostPermit } from './host-gate.js';
+import { heldBackWait } from './run-executor.js';
 
 export interface NotifierDeps {
   store: Store;
@@ -106,7 +107,7 @@ export class Notifier extends TickingService {
     const admission = await gate.admit({ host });
     if (admission.ok) return admission.permit;
     this.deps.metrics.hostHeldBack.inc({ host, kind: 'delivery' });
-    const wait = admission.retryInMs + Math.floor(Math.random() * Math.min(250, admission.retryInMs + 20));
+    const wait = heldBackWait(admission.retryInMs, 0);
     await notificationPostpone(this.deps.store, { id: notification.id, until: new Date(this.deps.clock.now() + wait) });
     return undefined;
   }

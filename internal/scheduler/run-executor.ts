@@ -100,8 +100,7 @@ export class RunExecutor implements JobRunner {
         : { permit: admission.permit };
     }
     if (!wasHeld) this.deps.metrics.hostHeldBack.inc({ host: target.host, kind: 'run' });
-    // A little spread, so that the runs held back for one host do not all come back at the same instant.
-    const wait = admission.retryInMs + Math.floor(Math.random() * Math.min(250, admission.retryInMs + 20));
+    const wait = heldBackWait(admission.retryInMs, now.getTime() - claim.slot.getTime());
     this.deps.logger.debug({ taskId: task.id, host: target.host, reason: admission.reason, retryInMs: wait }, 'run held back by its host limit');
     await this.putBack(job, { runAfter: new Date(Math.max(now.getTime() + wait, claim.slot.getTime() + 1)) });
     return undefined;
@@ -285,4 +284,14 @@ export class RunExecutor implements JobRunner {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * How long a run held back by its host waits before it is offered again: what the limit says, or longer the
+ * longer the run has waited already (a quarter of it, up to 5 s), so that many runs queued behind one host do not
+ * keep claiming and giving back their slots; plus a random spread, so that they do not all come back at once.
+ */
+export function heldBackWait(retryInMs: number, waitedMs: number): number {
+  const base = Math.max(retryInMs, Math.min(5000, Math.floor(Math.max(0, waitedMs) / 4)));
+  return base + Math.floor(Math.random() * Math.min(500, base / 2 + 20));
 }
