@@ -288,10 +288,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * How long a run held back by its host waits before it is offered again: what the limit says, or longer the
- * longer the run has waited already (a quarter of it, up to 5 s), so that many runs queued behind one host do not
+ * longer the run has waited already (an eighth of it, up to 2 s), so that many runs queued behind one host do not
  * keep claiming and giving back their slots; plus a random spread, so that they do not all come back at once.
  */
 export function heldBackWait(retryInMs: number, waitedMs: number): number {
-  const base = Math.max(retryInMs, Math.min(5000, Math.floor(Math.max(0, waitedMs) / 4)));
+  const base = Math.max(retryInMs, Math.min(2000, Math.floor(Math.max(0, waitedMs) / 8)));
   return base + Math.floor(Math.random() * Math.min(500, base / 2 + 20));
 }

@@ -1,7 +1,6 @@
 import type { Db } from './database.js';
 import { isStoreError } from './errors.js';
 import { toDate } from './mappers.js';
-import { withTransaction } from './transaction.js';
 
 /**
  * Politeness per host through the database (polling mode, SQLite): a distributed semaphore and a sliding-window
@@ -29,35 +28,63 @@ export async function hostPermitAcquire(
   conn: Db,
   params: { host: string; token: string; limits: HostLimits; leaseMs: number; now: Date },
 ): Promise<HostPermitVerdict> {
-  const { host, limits, now } = params;
-  try {
-    return await withTransaction(conn, async (trx) => {
-      await trx.db.deleteFrom('host_permits').where('host', '=', host).where('expires_at', '<=', now).execute();
-      const held = await trx.db.selectFrom('host_permits').select(['kind', 'slot_no', 'expires_at']).where('host', '=', host).execute();
-      const rows: { kind: 'run' | 'rate'; slot_no: number; expires_at: Date }[] = [];
-      if (limits.concurrency !== null) {
-        const taken = held.filter((r) => r.kind === 'run');
-        const place = freePlace(taken, limits.concurrency);
-        if (place === undefined) return { ok: false, retryInMs: CONCURRENCY_RETRY_MS, reason: 'concurrency' } as const;
-        rows.push({ kind: 'run', slot_no: place, expires_at: new Date(now.getTime() + params.leaseMs) });
-      }
-      if (limits.rate !== null) {
-        const taken = held.filter((r) => r.kind === 'rate');
-        const place = freePlace(taken, limits.rate.count);
-        if (place === undefined) {
-          const soonest = Math.min(...taken.map((r) => toDate(r.expires_at).getTime()));
-          return { ok: false, retryInMs: Math.max(1, soonest - now.getTime()), reason: 'rate' } as const;
-        }
-        rows.push({ kind: 'rate', slot_no: place, expires_at: new Date(now.getTime() + limits.rate.perMs) });
-      }
-      if (rows.length > 0) await trx.db.insertInto('host_permits').values(rows.map((r) => ({ host, token: params.token, ...r }))).execute();
-      return { ok: true } as const;
-    });
-  } catch (err) {
-    // Another process took the same place first (or the two waited on each other): ask again shortly.
-    if (isStoreError(err, 'conflict') || isStoreError(err, 'busy')) return { ok: false, retryInMs: 20 + Math.floor(Math.random() * 30), reason: 'concurrency' };
-    throw err;
+  // Another process taking the same place first (or the two waiting on each other) is not the limit speaking: try
+  // again at once, with what that process took now in sight.
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await hostPermitTryAcquire(conn, params);
+    } catch (err) {
+      if (tries < 5 && (isStoreError(err, 'conflict') || isStoreError(err, 'busy'))) continue;
+      if (isStoreError(err, 'conflict') || isStoreError(err, 'busy')) return { ok: false, retryInMs: 20 + Math.floor(Math.random() * 30), reason: 'concurrency' };
+      throw err;
+    }
   }
+}
+
+/**
+ * One try, in single statements rather than one transaction: the primary key alone keeps two processes off one
+ * place, and a transaction would only add locks (on MySQL, next-key locks that reach into the neighbouring hosts'
+ * rows and make their acquires wait on this host's).
+ */
+async function hostPermitTryAcquire(
+  conn: Db,
+  params: { host: string; token: string; limits: HostLimits; leaseMs: number; now: Date },
+): Promise<HostPermitVerdict> {
+  const { host, limits, now, token } = params;
+  await conn.db.deleteFrom('host_permits').where('host', '=', host).where('expires_at', '<=', now).execute();
+  const held = await conn.db.selectFrom('host_permits').select(['kind', 'slot_no', 'expires_at']).where('host', '=', host).execute();
+  let runPlace: number | undefined;
+  if (limits.concurrency !== null) {
+    runPlace = freePlace(held.filter((r) => r.kind === 'run'), limits.concurrency);
+    if (runPlace === undefined) return { ok: false, retryInMs: CONCURRENCY_RETRY_MS, reason: 'concurrency' };
+  }
+  let ratePlace: number | undefined;
+  if (limits.rate !== null) {
+    const taken = held.filter((r) => r.kind === 'rate');
+    ratePlace = freePlace(taken, limits.rate.count);
+    if (ratePlace === undefined) {
+      const soonest = Math.min(...taken.map((r) => toDate(r.expires_at).getTime()));
+      return { ok: false, retryInMs: Math.max(1, soonest - now.getTime()), reason: 'rate' };
+    }
+  }
+  if (runPlace !== undefined) {
+    await conn.db
+      .insertInto('host_permits')
+      .values({ host, kind: 'run', slot_no: runPlace, token, expires_at: new Date(now.getTime() + params.leaseMs) })
+      .execute();
+  }
+  if (ratePlace !== undefined && limits.rate !== null) {
+    try {
+      await conn.db
+        .insertInto('host_permits')
+        .values({ host, kind: 'rate', slot_no: ratePlace, token, expires_at: new Date(now.getTime() + limits.rate.perMs) })
+        .execute();
+    } catch (err) {
+      if (runPlace !== undefined) await hostPermitRelease(conn, { host, token });
+      throw err;
+    }
+  }
+  return { ok: true };
 }
 
 /** Keeps a request's place for another `leaseMs` (while it is still running). */
