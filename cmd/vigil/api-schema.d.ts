@@ -388,6 +388,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Slots missed while no scheduler ran (or while a run overran): `collapse` (default) runs one for all of them, `skip` drops them and runs the next future slot, `{"window": "1h"}` runs each missed slot within the window once, oldest first.
+         * @example skip
+         * @example {
+         *       "window": "1h"
+         *     }
+         */
+        CatchUp: ("collapse" | "skip") | {
+            window: string;
+        };
         Channel: {
             /** @description The kind’s config, secrets masked (`****`, or a URL’s scheme and host then `/…/****`). */
             config: {
@@ -485,11 +495,17 @@ export interface components {
         };
         /** @description Run on a cron line, read in a time zone. */
         CronSchedule: {
+            catch_up?: components["schemas"]["CatchUp"];
             /**
              * @description Five fields, or six with seconds first.
              * @example *\/5 * * * *
              */
             cron: string;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
             /**
              * @description IANA time zone the cron line is read in. Default UTC.
              * @example Asia/Tokyo
@@ -580,7 +596,13 @@ export interface components {
         };
         /** @description Run every N seconds. */
         EverySchedule: {
+            catch_up?: components["schemas"]["CatchUp"];
             every: number;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
         };
         /** @description Liveness plus dependency state; 200 even when degraded. */
         Health: {
@@ -785,6 +807,16 @@ export interface components {
             /** @description Request headers, name → value. */
             headers?: {
                 [key: string]: string;
+            };
+            /** @description This task's own politeness limits for its host, instead of APP_HOST_CONCURRENCY and APP_HOST_RATE; each run checks the limits of its own task against the requests every process has in flight to the host. */
+            host_limit?: {
+                /** @description Requests in flight at once to this task's host, across every process, instead of APP_HOST_CONCURRENCY. */
+                concurrency?: number;
+                /**
+                 * @description Requests started per second, minute or hour to this task's host, across every process, instead of APP_HOST_RATE.
+                 * @example 1/s
+                 */
+                rate?: string;
             };
             /** @description New-item detection: a JSON array, HTML items by CSS selector, or an RSS, Atom or JSON feed. */
             items?: {

@@ -303,6 +303,8 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   },
   APP_BROWSER_PATH: { value: '/opt/chromium/chrome', check: (cfg) => expect(cfg.browser.path).toBe('/opt/chromium/chrome') },
   APP_BROWSER_CONCURRENCY: { value: '5', check: (cfg) => expect(cfg.browser.concurrency).toBe(5) },
+  APP_HOST_CONCURRENCY: { value: '2', check: (cfg) => expect(cfg.hostLimits.concurrency).toBe(2) },
+  APP_HOST_RATE: { value: '30/m', check: (cfg) => expect(cfg.hostLimits.rate).toEqual({ count: 30, perMs: 60_000 }) },
 };
 
 describe('environment variables', () => {

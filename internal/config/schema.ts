@@ -83,6 +83,13 @@ export const fileSchema = z
         browser_path: optionalString(),
         /** Pages the `browser` type renders at once per process. Default 2. */
         browser_concurrency: int(1, 64).default(2),
+        /**
+         * Requests in flight at once to one target host, counted across every process (`http` and `browser` runs,
+         * webhook and channel deliveries); 0 turns the limit off. Default 4.
+         */
+        host_concurrency: int(0, 10_000).default(4),
+        /** Requests started per host, across every process: `5/s`, `60/m`, or `off`. Default 5/s. */
+        host_rate: rate().default({ count: 5, perMs: 1000 }),
         /** Where people reach this Vigil (`https://vigil.example.com`): links in notifications point under it. */
         public_url: optionalString().pipe(
           z.url({ protocol: /^https?$/, error: 'must be an http or https URL such as https://vigil.example.com' }).optional(),
@@ -195,6 +202,8 @@ export const ENV_VARS = {
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
   APP_BROWSER_PATH: ['app', 'browser_path'],
   APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
+  APP_HOST_CONCURRENCY: ['app', 'host_concurrency'],
+  APP_HOST_RATE: ['app', 'host_rate'],
   APP_PUBLIC_URL: ['app', 'public_url'],
   APP_UI_READ_ONLY: ['app', 'ui_read_only'],
 } as const satisfies Record<string, readonly [string, string]>;
@@ -358,6 +367,14 @@ function shapeConfig(file: FileConfig) {
     httpDenyCidrs: app.http_deny_cidrs,
     /** The `browser` type: Chromium's path (undefined: look in the usual places) and pages rendered at once. */
     browser: { path: app.browser_path, concurrency: app.browser_concurrency },
+    /**
+     * Politeness towards target hosts, shared by every process: requests in flight at once (null: no limit) and
+     * requests started per window (`count` per `perMs`; null: no limit).
+     */
+    hostLimits: {
+      concurrency: app.host_concurrency === 0 ? null : app.host_concurrency,
+      rate: app.host_rate,
+    },
     /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
     metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
     /** APP_PUBLIC_URL: where people reach this Vigil; notification links point under it. Undefined leaves them out. */

@@ -71,6 +71,12 @@ export class Metrics {
     ['kind', 'outcome'],
   );
 
+  readonly hostHeldBack = this.counter(
+    'vigil_host_held_back_total',
+    'Runs (kind=run) and notification deliveries (kind=delivery) held back because their target host had its fill of requests in flight or started (APP_HOST_CONCURRENCY, APP_HOST_RATE); one per slot or delivery held. Labelled by host, so its series number the hosts checked.',
+    ['host', 'kind'],
+  );
+
   private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }

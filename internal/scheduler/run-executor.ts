@@ -12,9 +12,12 @@ import {
   type SlotCompletion,
   type SlotEffects,
   type Store,
+  catchUpSlot,
   isStoreOutage,
+  slotPutBack,
   taskMemoryGet,
 } from '../store/index.js';
+import type { HostGate, HostPermit } from './host-gate.js';
 import type { Job } from './job.js';
 import { effectsOf } from './run-effects.js';
 import { RunRecorder, type RunRecorderConfig, type RunStarted } from './run-recorder.js';
@@ -26,6 +29,8 @@ export interface RunExecutorDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Politeness per host; without it no run is held back. */
+  hostGate?: HostGate | undefined;
 }
 
 export type RunExecutorConfig = RunRecorderConfig;
@@ -52,6 +57,71 @@ export class RunExecutor implements JobRunner {
   }
 
   async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
+    const admission = await this.admit(job);
+    if (admission === undefined) return;
+    try {
+      await this.executeAdmitted(job, poolSignal, abandoned, admission.heldBack);
+    } finally {
+      await admission.permit?.release();
+    }
+  }
+
+  /**
+   * Before an attempt starts: a slot its catch-up policy moves is put back at the slot it picks, and a run whose
+   * host has its fill of requests is put back until there is room (outside the pool, its attempt unused). Either
+   * way the slot is given back (and its entry acknowledged: the row is due again), and this resolves undefined.
+   * Otherwise resolves with the host permit the run holds, if any, and how long it was held back.
+   */
+  private async admit(job: Job): Promise<{ permit?: HostPermit; heldBack?: { host: string; waitedMs: number } } | undefined> {
+    const { claim } = job;
+    const { task } = claim;
+    const fresh = claim.attempt === 1 && (claim.source === 'periodic' || claim.source === 'poll' || claim.source === 'api' || claim.source === 'direct');
+    const now = new Date(this.deps.clock.now());
+    if (fresh) {
+      const slot = catchUpSlot(task.schedule, claim.slot, now, task.id);
+      if (slot.getTime() !== claim.slot.getTime()) {
+        this.deps.logger.info({ taskId: task.id, missed: claim.slot.toISOString(), next: slot.toISOString(), policy: task.schedule.catchUp ?? 'collapse' }, 'missed slots caught up');
+        await this.putBack(job, { runAfter: slot, nextRunAt: slot });
+        return undefined;
+      }
+    }
+    const gate = this.deps.hostGate;
+    const type = this.deps.registry.get(task.type);
+    if (gate === undefined || type?.target === undefined) return {};
+    const check = this.deps.registry.checkPayload(task.type, task.payload);
+    const target = check.ok ? type.target(check.payload as never) : undefined;
+    if (target === undefined) return {};
+    const admission = await gate.admit(target);
+    // Held back before (for this slot) when its start was pushed past the slot without a retry.
+    const wasHeld = claim.attempt === 1 && task.runAfter.getTime() > claim.slot.getTime();
+    if (admission.ok) {
+      return wasHeld
+        ? { permit: admission.permit, heldBack: { host: target.host, waitedMs: Math.max(0, now.getTime() - claim.slot.getTime()) } }
+        : { permit: admission.permit };
+    }
+    if (!wasHeld) this.deps.metrics.hostHeldBack.inc({ host: target.host, kind: 'run' });
+    const wait = heldBackWait(admission.retryInMs, now.getTime() - claim.slot.getTime());
+    this.deps.logger.debug({ taskId: task.id, host: target.host, reason: admission.reason, retryInMs: wait }, 'run held back by its host limit');
+    await this.putBack(job, { runAfter: new Date(Math.max(now.getTime() + wait, claim.slot.getTime() + 1)) });
+    return undefined;
+  }
+
+  /** Gives the claim back (see `slotPutBack`) and acknowledges its entry; a failure leaves it to its lease. */
+  private async putBack(job: Job, at: { runAfter: Date; nextRunAt?: Date }): Promise<void> {
+    try {
+      await slotPutBack(this.deps.store, { taskId: job.claim.task.id, leaseToken: job.claim.leaseToken, ...at });
+      await job.onRecorded?.();
+    } catch (err) {
+      this.deps.logger.warn({ err, taskId: job.claim.task.id }, 'could not give a slot back; its lease expires and recovery frees it');
+    }
+  }
+
+  private async executeAdmitted(
+    job: Job,
+    poolSignal: AbortSignal,
+    abandoned: AbortSignal,
+    heldBack: { host: string; waitedMs: number } | undefined,
+  ): Promise<void> {
     const { claim } = job;
     const { task } = claim;
     const started = await this.begin(job, poolSignal);
@@ -67,6 +137,10 @@ export class RunExecutor implements JobRunner {
     }
 
     const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
+    if (heldBack !== undefined && isPlainObject(result.output)) {
+      // The run's own record of its wait for the host (its lateness shows it too).
+      result.output = { ...result.output, held_back: { host: heldBack.host, waited_ms: heldBack.waitedMs } };
+    }
     if (poolSignal.reason instanceof LeaseLostError) {
       // Stopped because the lease was, or was about to be, lost: this is not an outcome of the slot. Record
       // nothing and acknowledge nothing; recovery marks the attempt and runs the slot again.
@@ -206,4 +280,18 @@ export class RunExecutor implements JobRunner {
       this.deps.logger.warn({ type }, 'lease lost before the run was recorded; recovery owns the slot');
     }
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * How long a run held back by its host waits before it is offered again: what the limit says, or longer the
+ * longer the run has waited already (an eighth of it, up to 2 s), so that many runs queued behind one host do not
+ * keep claiming and giving back their slots; plus a random spread, so that they do not all come back at once.
+ */
+export function heldBackWait(retryInMs: number, waitedMs: number): number {
+  const base = Math.max(retryInMs, Math.min(2000, Math.floor(Math.max(0, waitedMs) / 8)));
+  return base + Math.floor(Math.random() * Math.min(500, base / 2 + 20));
 }

@@ -9,7 +9,7 @@ export { retryOnBusy, withTransaction } from './transaction.js';
 export * from './task-repo.js';
 export * from './run-repo.js';
 export * from './dead-letter-repo.js';
-export { firstSlotAfter, isComputableCron, nextSlot } from './slots.js';
+export { catchUpSlot, firstSlotAfter, isComputableCron, jitterOffsetMs, nextSlot } from './slots.js';
 export { decodeCursor } from './mappers.js';
 export type * from './types.js';
 export * from './slot-claim.js';
@@ -17,6 +17,8 @@ export * from './slot-complete.js';
 export * from './slot-recovery.js';
 
 export * from './slot-queue.js';
+export { slotPutBack } from './slot-put-back.js';
+export { type HostLimits, type HostPermitVerdict, hostPermitAcquire, hostPermitRelease, hostPermitRenew } from './host-permit-repo.js';
 export * from './stats-repo.js';
 export * from './run-stats-repo.js';
 export * from './notification-repo.js';

@@ -136,6 +136,20 @@ export async function notificationRecordAttempt(
   });
 }
 
+/**
+ * Gives a claimed notification back without an attempt, due again at `until` (a delivery held back by its host's
+ * limits). Returns whether it was still pending.
+ */
+export async function notificationPostpone(conn: Db, params: { id: number; until: Date }): Promise<boolean> {
+  const result = await conn.db
+    .updateTable('notifications')
+    .set({ lease_until: null, next_attempt_at: params.until })
+    .where('id', '=', params.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** A task's notifications with every delivery attempt, newest first. */
 export async function notificationListByTask(
   conn: Db,

@@ -182,7 +182,7 @@ export async function moveToNextSlots(trx: Db, moves: readonly SlotMove[], now: 
   if (moves.length === 0) return [];
   const plans = moves.map((move) => {
     const id = Number(move.row.id);
-    const next = nextSlot(scheduleOf(move.row), toDate(move.row.next_run_at), now);
+    const next = nextSlot(scheduleOf(move.row), toDate(move.row.next_run_at), now, id);
     const manual = toDateOrNull(move.row.manual_run_at);
     const manualWins = manual !== null && manual.getTime() < next.getTime();
     return { id, move, next: manualWins ? manual : next, manualWins };

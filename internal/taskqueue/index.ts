@@ -9,3 +9,4 @@ export { type PublishItem, TaskProducer } from './producer.js';
 export { type EntryRef, StreamConsumer } from './consumer.js';
 export { type ConsumerInfo, StreamAdmin, type StreamStats } from './stream-admin.js';
 export type { SharedRateLimitVerdict } from './rate-limiter.js';
+export { RedisHostPermits, type RedisHostLimits, type RedisHostPermitVerdict } from './host-permits.js';

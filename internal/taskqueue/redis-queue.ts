@@ -10,6 +10,7 @@ import {
   waitReady,
 } from './connection.js';
 import { QueueError } from './errors.js';
+import { RedisHostPermits } from './host-permits.js';
 import { QueueKeys } from './keys.js';
 import { type SharedRateLimitVerdict, createSharedRateLimiter } from './rate-limiter.js';
 import { RedisHealth } from './redis-health.js';
@@ -38,6 +39,8 @@ export interface RedisQueueOptions {
 export class RedisQueue {
   readonly broker: RedisStreamBroker;
   readonly health: RedisHealth;
+  /** Politeness per host, counted in Redis across every process (see `host-permits.ts`). */
+  readonly hostPermits: RedisHostPermits;
   /** The hash tag the keys share, e.g. `{vigil:task:queue}`. */
   readonly tag: string;
   readonly topology: RedisTopology;
@@ -62,6 +65,7 @@ export class RedisQueue {
       { group: options.group, consumer: options.consumer },
     );
     const commands = this.commands;
+    this.hostPermits = new RedisHostPermits({ redis: this.commands, keys });
     this.health = new RedisHealth(
       {
         connection: commands,

@@ -1,4 +1,5 @@
 import type { RedisClient } from './connection.js';
+import { HOST_PERMIT_ACQUIRE_SCRIPT, HOST_PERMIT_RENEW_SCRIPT } from './host-permit.script.js';
 import { READ_BY_PRIORITY_SCRIPT } from './read-by-priority.script.js';
 import { TRIM_STREAMS_SCRIPT } from './trim-streams.script.js';
 
@@ -12,11 +13,17 @@ export interface ScriptCommands {
   vigilReadByPriority(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** trim-streams.script.ts */
   vigilTrimStreams(numKeys: number, ...keys: string[]): Promise<unknown>;
+  /** host-permit.script.ts */
+  vigilHostPermitAcquire(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  /** host-permit.script.ts */
+  vigilHostPermitRenew(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, string> = {
   vigilReadByPriority: READ_BY_PRIORITY_SCRIPT,
   vigilTrimStreams: TRIM_STREAMS_SCRIPT,
+  vigilHostPermitAcquire: HOST_PERMIT_ACQUIRE_SCRIPT,
+  vigilHostPermitRenew: HOST_PERMIT_RENEW_SCRIPT,
 };
 
 /** Registers every script on the connection; returns it typed with the script commands. */

@@ -90,7 +90,7 @@ export function tasksRouter(deps: ApiDeps): Router {
       // A new schedule starts a new cycle; re-sending the current schedule must not postpone the next slot.
       const nextRunAt =
         changes.schedule !== undefined && !sameSchedule(changes.schedule, task.schedule)
-          ? firstSlotAfter(changes.schedule, now)
+          ? firstSlotAfter(changes.schedule, now, id)
           : undefined;
       return taskUpdate(trx, { id, changes, nextRunAt, now });
     }).catch(async (err: unknown) => {

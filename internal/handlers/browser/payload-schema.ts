@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostLimitSchema } from '../host-limit.js';
 import { expectHeadersSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
 import {
   DEFAULT_EXPECT_STATUS,
@@ -51,6 +52,7 @@ export const browserPayloadSchema = closedObject({
   max_body_bytes: wholeNumberSchema('bytes', 1, MAX_MAX_BODY_BYTES, '16 MiB')
     .default(DEFAULT_BROWSER_MAX_BODY_BYTES)
     .meta({ description: 'Bytes kept of each response the page loads; longer ones are cut. Default 4 MiB.' }),
+  host_limit: hostLimitSchema.optional(),
   request_timeout_ms: wholeNumberSchema('milliseconds', 1, MAX_REQUEST_TIMEOUT_MS, 'one day')
     .optional()
     .meta({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostLimitSchema } from '../host-limit.js';
 import { expectHeadersSchema, jsonConditionsSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
 import { itemsSchema } from '../items/items-schema.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../outbound/outbound-request.js';
@@ -140,6 +141,7 @@ export const httpPayloadSchema = closedObject({
   max_body_bytes: wholeNumberSchema('bytes', 1, MAX_MAX_BODY_BYTES, '16 MiB')
     .default(DEFAULT_MAX_BODY_BYTES)
     .meta({ description: 'Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.' }),
+  host_limit: hostLimitSchema.optional(),
   request_timeout_ms: wholeNumberSchema('milliseconds', 1, MAX_REQUEST_TIMEOUT_MS, 'one day')
     .optional()
     .meta({

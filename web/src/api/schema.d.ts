@@ -441,6 +441,22 @@ export interface components {
         /** @description Run every N seconds. */
         EverySchedule: {
             every: number;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
+            catch_up?: components["schemas"]["CatchUp"];
+        };
+        /**
+         * @description Slots missed while no scheduler ran (or while a run overran): `collapse` (default) runs one for all of them, `skip` drops them and runs the next future slot, `{"window": "1h"}` runs each missed slot within the window once, oldest first.
+         * @example skip
+         * @example {
+         *       "window": "1h"
+         *     }
+         */
+        CatchUp: ("collapse" | "skip") | {
+            window: string;
         };
         /** @description Run on a cron line, read in a time zone. */
         CronSchedule: {
@@ -454,6 +470,12 @@ export interface components {
              * @example Asia/Tokyo
              */
             tz?: string;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
+            catch_up?: components["schemas"]["CatchUp"];
         };
         /** @description Where and when the task’s events are sent: its own webhook and channels, which events, after how many results in a row, and how often to remind. */
         Notify: {
@@ -1312,6 +1334,16 @@ export interface components {
              * @default 1048576
              */
             max_body_bytes?: number;
+            /** @description This task's own politeness limits for its host, instead of APP_HOST_CONCURRENCY and APP_HOST_RATE; each run checks the limits of its own task against the requests every process has in flight to the host. */
+            host_limit?: {
+                /** @description Requests in flight at once to this task's host, across every process, instead of APP_HOST_CONCURRENCY. */
+                concurrency?: number;
+                /**
+                 * @description Requests started per second, minute or hour to this task's host, across every process, instead of APP_HOST_RATE.
+                 * @example 1/s
+                 */
+                rate?: string;
+            };
             /** @description The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt. */
             request_timeout_ms?: number;
         };
