@@ -18,16 +18,18 @@ import { type TestStore, createTestStore, uniqueName, waitFor } from './support/
 /**
  * Issue 11, item 4 (G3): leases and due times are judged by the database's clock, so clock skew between hosts
  * changes nothing. Two real scheduler processes share one store: one runs under a wall clock shifted by Debian's
- * faketime (25 s ahead, or 25 s behind), the other on the true clock. Leases are short (2 s) and every handler
- * outlives its lease (5 s), so the leases live only by renewal. Judged by the processes' own clocks, the one ahead
+ * faketime (25 s ahead, or 25 s behind), the other on the true clock. Leases are short (6 s) and every handler
+ * outlives its lease (9 s), so the leases live only by renewal. The slots fell due 30 s ago, so that they are due
+ * by either clock. Judged by the processes' own clocks, the one ahead
  * takes the other's live leases, and the one behind writes leases that the other takes at once: a slot runs twice
  * at the same time. No slot may ever have two attempts running at once, and with nothing crashing, every slot runs
  * exactly once.
  */
 
-const TASKS = 24;
-const HANDLER_MS = 5000;
-const RECOVERY_TIMEOUT = '4s'; // leases of 2 s, renewed every 666 ms
+// Two pools of 8 with no buffer: each process holds at most 8 slots, so both run handlers.
+const TASKS = 16;
+const HANDLER_MS = 9000;
+const RECOVERY_TIMEOUT = '12s'; // leases of 6 s, renewed every 2 s
 const SKEW_S = 25;
 
 const libfaketime = findLibfaketime();
@@ -78,6 +80,7 @@ describe.skipIf(libfaketime === undefined).each([
     const { ids, slot } = await insertDueTasks(
       db.store,
       Array.from({ length: TASKS }, () => ({ type: 'span', payload: { ms: HANDLER_MS }, maxAttempts: 5, timeoutMs: 60_000 })),
+      new Date(Date.now() - 30_000),
     );
     await waitFor(
       async () => {
