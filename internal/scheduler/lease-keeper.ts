@@ -64,12 +64,14 @@ export class LeaseKeeper extends TickingService {
     const claims = this.deps.pool.heldClaims();
     const ids = claims.map((c) => c.task.id);
     try {
-      // Bounded: a heartbeat that hangs (a store that stopped answering) must not pile up behind itself. The abort
-      // does not wait for it either way: it is the deadline timer's.
+      // Bounded by the time its renewal could still matter (a store that stopped answering). A slow answer still
+      // counts: what it wrote is `now + leaseMs`, measured before it was sent. The abort never waits for it: it is
+      // the deadline timer's.
+      const boundMs = this.config.leaseMs - this.heartbeatMs;
       const held = await withTimeout(
         leaseHeartbeat(this.deps.store, { workerId: this.config.workerId, taskIds: ids, leaseMs: this.config.leaseMs, now: new Date(now) }),
-        this.heartbeatMs,
-        `lease heartbeat took longer than ${this.heartbeatMs} ms`,
+        boundMs,
+        `lease heartbeat took longer than ${boundMs} ms`,
       );
       // The renewal wrote now + leaseMs: that is when these leases run out now, by the database's clock.
       const until = now + this.config.leaseMs;
