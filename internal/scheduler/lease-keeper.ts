@@ -35,8 +35,12 @@ export class LeaseKeeper extends TickingService {
   private readonly heartbeatMs: number;
   /** When each claim's lease runs out as last renewed; claims never renewed run out at their claim's expiry. */
   private readonly renewedUntil = new WeakMap<ClaimedSlot, number>();
+  /** Claims a heartbeat has been sent for: only those can be found not renewable. */
+  private readonly attempted = new WeakSet<ClaimedSlot>();
   private deadlineTimer: NodeJS.Timeout | undefined;
   private started = false;
+  /** A renewal was asked for while a heartbeat was in flight. */
+  private again = false;
 
   constructor(
     private readonly deps: LeaseKeeperDeps,
@@ -45,6 +49,24 @@ export class LeaseKeeper extends TickingService {
     const heartbeatMs = Math.max(50, Math.floor(config.leaseMs / 3));
     super('lease-keeper', deps.logger, { intervalMs: heartbeatMs });
     this.heartbeatMs = heartbeatMs;
+    // A claim that reaches the pool late (its claim took long, under load) may have less than the next tick left
+    // before its deadline: it is renewed at once rather than given up without a try.
+    deps.pool.onOffer((claim) => {
+      if (this.started && this.expiryOf(claim) - this.heartbeatMs - this.deps.clock.now() < this.heartbeatMs * 1.5) this.renewSoon();
+    });
+  }
+
+  /** Renews now, or right after the heartbeat in flight (which did not include the newest claims). */
+  private renewSoon(): void {
+    this.again = true;
+    this.wakeIn(0);
+  }
+
+  protected override async tick(): Promise<void> {
+    do {
+      this.again = false;
+      await this.runOnce();
+    } while (this.again && this.started);
   }
 
   protected override async onStart(): Promise<void> {
@@ -59,10 +81,12 @@ export class LeaseKeeper extends TickingService {
   }
 
   async runOnce(): Promise<void> {
-    this.enforceDeadlines();
     const now = this.deps.clock.now();
     const claims = this.deps.pool.heldClaims();
     const ids = claims.map((c) => c.task.id);
+    for (const claim of claims) this.attempted.add(claim);
+    // Their deadlines hold from now on, whatever this heartbeat does.
+    this.enforceDeadlines();
     try {
       // Bounded by the time its renewal could still matter (a store that stopped answering). A slow answer still
       // counts: what it wrote is `now + leaseMs`, measured before it was sent. The abort never waits for it: it is
@@ -103,7 +127,9 @@ export class LeaseKeeper extends TickingService {
     const now = this.deps.clock.now();
     const claims = this.deps.pool.heldClaims();
     const deadline = (claim: ClaimedSlot) => this.expiryOf(claim) - this.heartbeatMs;
-    const overdue = claims.filter((c) => deadline(c) <= now);
+    // A claim no heartbeat has been sent for yet (it just arrived) is renewed first (see `onOffer` above): it is
+    // given up only once a renewal was tried and not confirmed in time.
+    const overdue = claims.filter((c) => deadline(c) <= now && this.attempted.has(c));
     if (overdue.length > 0) {
       this.deps.logger.error(
         { count: overdue.length, heartbeatMs: this.heartbeatMs },
@@ -112,7 +138,7 @@ export class LeaseKeeper extends TickingService {
       this.deps.pool.abandonClaims(overdue, 'lease lost: it could not be renewed before it expires');
     }
     if (!this.started) return;
-    const next = Math.min(...claims.filter((c) => deadline(c) > now).map(deadline));
+    const next = Math.min(...claims.filter((c) => deadline(c) > now && this.attempted.has(c)).map(deadline));
     // No claim (or none with a deadline): the next tick looks again; a new claim's deadline is two heartbeats off.
     if (!Number.isFinite(next)) return;
     this.deadlineTimer = setTimeout(() => this.enforceDeadlines(), Math.max(0, next - now));
