@@ -39,8 +39,6 @@ export class LeaseKeeper extends TickingService {
   private readonly attempted = new WeakSet<ClaimedSlot>();
   private deadlineTimer: NodeJS.Timeout | undefined;
   private started = false;
-  /** A renewal was asked for while a heartbeat was in flight. */
-  private again = false;
 
   constructor(
     private readonly deps: LeaseKeeperDeps,
@@ -49,24 +47,6 @@ export class LeaseKeeper extends TickingService {
     const heartbeatMs = Math.max(50, Math.floor(config.leaseMs / 3));
     super('lease-keeper', deps.logger, { intervalMs: heartbeatMs });
     this.heartbeatMs = heartbeatMs;
-    // A claim that reaches the pool late (its claim took long, under load) may have less than the next tick left
-    // before its deadline: it is renewed at once rather than given up without a try.
-    deps.pool.onOffer((claim) => {
-      if (this.started && this.expiryOf(claim) - this.heartbeatMs - this.deps.clock.now() < this.heartbeatMs * 1.5) this.renewSoon();
-    });
-  }
-
-  /** Renews now, or right after the heartbeat in flight (which did not include the newest claims). */
-  private renewSoon(): void {
-    this.again = true;
-    this.wakeIn(0);
-  }
-
-  protected override async tick(): Promise<void> {
-    do {
-      this.again = false;
-      await this.runOnce();
-    } while (this.again && this.started);
   }
 
   protected override async onStart(): Promise<void> {
@@ -127,8 +107,8 @@ export class LeaseKeeper extends TickingService {
     const now = this.deps.clock.now();
     const claims = this.deps.pool.heldClaims();
     const deadline = (claim: ClaimedSlot) => this.expiryOf(claim) - this.heartbeatMs;
-    // A claim no heartbeat has been sent for yet (it just arrived) is renewed first (see `onOffer` above): it is
-    // given up only once a renewal was tried and not confirmed in time.
+    // A claim no heartbeat has been sent for yet (it just arrived) is renewed by the next one first: it is given
+    // up only once a renewal was tried and not confirmed in time.
     const overdue = claims.filter((c) => deadline(c) <= now && this.attempted.has(c));
     if (overdue.length > 0) {
       this.deps.logger.error(

@@ -54,8 +54,6 @@ export class WorkerPool implements Service {
   /** Aborted when the shutdown deadline passes with runs still going. */
   private readonly abandon = new AbortController();
   private stopping: Promise<void> | undefined;
-  /** Told of every claim the pool takes (the lease keeper renews late ones at once). */
-  private readonly offerListeners: ((claim: ClaimedSlot) => void)[] = [];
   /** Once stopped: how many buffered jobs were given back, and how many runs the deadline cut short. */
   drained: { released: number; abandoned: number } | undefined;
 
@@ -87,14 +85,8 @@ export class WorkerPool implements Service {
     const lane = this.buffer[Math.min(5, Math.max(1, job.claim.task.priority)) - 1] as Job[];
     lane.push(job);
     this.bufferedCount += 1;
-    for (const listener of this.offerListeners) listener(job.claim);
     this.pump();
     return true;
-  }
-
-  /** Calls `listener` with every claim the pool accepts from now on. */
-  onOffer(listener: (claim: ClaimedSlot) => void): void {
-    this.offerListeners.push(listener);
   }
 
   /**
