@@ -539,6 +539,24 @@ sentinels_ready() {
 # ---------------------------------------------------------------------------
 # docker compose
 
+# Debian's faketime runs a child process under a shifted clock (test/clock-skew.test.ts). Installed when missing and
+# this script may use apt-get (root, or sudo without a password); otherwise the test says loudly that it skips.
+ensure_faketime() {
+  local lib
+  for lib in /usr/lib/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
+    [[ -e "$lib" ]] && return 0
+  done
+  command -v apt-get >/dev/null 2>&1 || {
+    log "faketime: not installed and no apt-get; the clock skew test will skip"
+    return 0
+  }
+  local sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo -n)
+  log "faketime: installing (apt-get install faketime)"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends faketime >/dev/null 2>&1 ||
+    log "faketime: could not install it; the clock skew test will skip (apt-get install faketime)"
+}
+
 docker_usable() {
   command -v docker >/dev/null 2>&1 &&
     docker compose version >/dev/null 2>&1 &&
@@ -675,6 +693,7 @@ main() {
     VIGIL_TEST_REDIS_SERVER_BIN="$(find_bin redis-server || true)"
   fi
   export VIGIL_TEST_MYSQL_DSN VIGIL_TEST_REDIS_ADDR VIGIL_TEST_REDIS_SERVER_BIN
+  ensure_faketime
 
   if [[ "$mode" != run ]]; then
     find_bin redis-server >/dev/null || die 2 "a Redis Cluster or Sentinel set needs a local redis-server (apt-get install redis-server)"

@@ -14,6 +14,7 @@ import {
   type Store,
   catchUpSlot,
   isStoreOutage,
+  leaseRelease,
   slotPutBack,
   taskMemoryGet,
 } from '../store/index.js';
@@ -127,8 +128,13 @@ export class RunExecutor implements JobRunner {
     const started = await this.begin(job, poolSignal);
     if (started === 'failed') return;
     if (started === undefined) {
-      // The lease ran out while the claim waited (or the run was aborted before it began): not ours to run.
-      this.deps.logger.warn({ taskId: task.id }, 'lease lost before the run started; not running it');
+      // Not ours to run: the lease ran out while the claim waited (or was taken over), the task was paused or
+      // deleted meanwhile, or the run was aborted before it began. A lease still held is given back, so that a
+      // paused task's slot waits for it to resume instead of for recovery; one whose attempt did start stays.
+      this.deps.logger.warn({ taskId: task.id }, 'lease lost, or task no longer running, before the run started; not running it');
+      await leaseRelease(this.deps.store, { claims: [claim] }).catch((err: unknown) =>
+        this.deps.logger.warn({ err, taskId: task.id }, 'could not give back an unstarted claim; it expires'),
+      );
       return;
     }
     const { runId, startedAt } = started;

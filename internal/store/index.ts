@@ -11,6 +11,7 @@ export * from './run-repo.js';
 export * from './dead-letter-repo.js';
 export { catchUpSlot, firstSlotAfter, isComputableCron, jitterOffsetMs, nextSlot } from './slots.js';
 export { decodeCursor } from './mappers.js';
+export { dbTimeNow } from './db-time.js';
 export type * from './types.js';
 export * from './slot-claim.js';
 export * from './slot-complete.js';

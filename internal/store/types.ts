@@ -26,6 +26,11 @@ export interface TasksTable {
   next_run_at: Date;
   /** Earliest start of the next attempt: the slot, or later while a retry backs off. */
   run_after: Date;
+  /**
+   * The latest slot an attempt was claimed for (null before the first claim). next_run_at only ever moves past it
+   * when a new slot starts, so no slot comes up twice (see `slot-forward.ts`).
+   */
+  last_slot: Date | null;
   /** Attempts used by the current slot. */
   attempts: number;
   /** Why the next attempt happens when it is not the plain schedule: retry, recovery or manual. */

@@ -7,6 +7,8 @@ import { HandlerRegistry, defineTaskType, noopType } from '../../internal/handle
  */
 export interface TestTypeHooks {
   onRun?: (info: { taskId: number; slot: Date; attempt: number; type: string }) => void;
+  /** When a `span` handler stops: it finished, or its signal aborted it. */
+  onEnd?: (info: { taskId: number; slot: Date; attempt: number; type: string }) => void;
 }
 
 export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
@@ -37,6 +39,26 @@ export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
               resolve();
             });
           });
+          return { slept: payload.ms };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
+        name: 'span',
+        // A `sleep` that also says when it stops (finished or aborted), so that a test can tell whether two
+        // attempts of one slot were ever running at the same time.
+        payloadSchema: z.object({ ms: z.number().int().min(0) }).strict(),
+        run: async (payload, ctx) => {
+          note('span', ctx);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, payload.ms);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          hooks.onEnd?.({ taskId: ctx.task.id, slot: ctx.task.slot, attempt: ctx.task.attempt, type: 'span' });
           return { slept: payload.ms };
         },
       }),
