@@ -56,7 +56,7 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
 
   const executor = new RunExecutor(
     { store, registry: deps.registry, clock, metrics, logger },
-    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs } },
+    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs }, maxOutputBytes: sched.maxOutputBytes },
   );
   const pool = new WorkerPool(
     { runner: executor, releaseClaims: (claims) => leaseRelease(store, { claims }), metrics, logger },

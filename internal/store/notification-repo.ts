@@ -1,6 +1,7 @@
 import type { Db } from './database.js';
 import { pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
 import { lockAndSet, withClaimTransaction } from './locking.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, capJsonValue } from './output-cap.js';
 import { withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
@@ -21,8 +22,16 @@ export interface NotificationDraft {
   body: JsonObject;
 }
 
-export async function notificationInsert(conn: Db, params: { drafts: readonly NotificationDraft[]; now: Date }): Promise<void> {
+/**
+ * Queues notifications. Each body is capped at `maxBodyBytes` of JSON (APP_MAX_OUTPUT_BYTES; default 256 KiB) like a
+ * run's output, which it usually copies: a larger one keeps its small fields and says what was cut.
+ */
+export async function notificationInsert(
+  conn: Db,
+  params: { drafts: readonly NotificationDraft[]; now: Date; maxBodyBytes?: number },
+): Promise<void> {
   if (params.drafts.length === 0) return;
+  const maxBodyBytes = params.maxBodyBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   await conn.db
     .insertInto('notifications')
     .values(
@@ -32,7 +41,7 @@ export async function notificationInsert(conn: Db, params: { drafts: readonly No
         channel_id: d.channelId,
         event: d.event,
         url: d.url,
-        body: JSON.stringify(d.body),
+        body: JSON.stringify(capJsonValue(d.body, maxBodyBytes)),
         status: 'pending' as const,
         attempts: 0,
         next_attempt_at: params.now,
