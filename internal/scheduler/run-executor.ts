@@ -31,7 +31,12 @@ export interface RunExecutorDeps {
   logger: Logger;
 }
 
-export type RunExecutorConfig = RunRecorderConfig;
+export interface RunExecutorConfig extends RunRecorderConfig {
+  /** Tries of an outcome while the store is out of reach before the lease is given up. Default {@link RECORD_MAX_TRIES}. */
+  maxRecordTries?: number;
+  /** Waits between those tries. Default {@link RECORD_RETRY_BACKOFF}. */
+  recordBackoff?: BackoffPolicy;
+}
 
 /** Waits between tries of a run start the store could not take: 200 ms, doubling, up to 2 s. */
 export const START_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2000, jitter: 'none' };
@@ -55,7 +60,7 @@ export class RunExecutor implements JobRunner {
 
   constructor(
     private readonly deps: RunExecutorDeps,
-    config: RunExecutorConfig,
+    private readonly config: RunExecutorConfig,
   ) {
     this.recorder = new RunRecorder(deps, config);
   }
@@ -194,7 +199,8 @@ export class RunExecutor implements JobRunner {
     abandoned: AbortSignal,
   ): Promise<{ completion: SlotCompletion; result: AttemptResult } | undefined> {
     const taskId = job.claim.task.id;
-    const backoff = new Backoff(RECORD_RETRY_BACKOFF);
+    const backoff = new Backoff(this.config.recordBackoff ?? RECORD_RETRY_BACKOFF);
+    const maxTries = this.config.maxRecordTries ?? RECORD_MAX_TRIES;
     let request: CompletionRequest = { claim: job.claim, runId, result, effects };
     let fellBack = false;
     let connectionErrors = 0;
@@ -205,7 +211,7 @@ export class RunExecutor implements JobRunner {
         return { completion: await this.recorder.complete(request), result: request.result };
       } catch (err) {
         if (await isStoreOutageConfirmed(this.deps.store, err)) {
-          if (tries >= RECORD_MAX_TRIES) {
+          if (tries >= maxTries) {
             this.deps.logger.error({ err, taskId, tries }, 'store unavailable; giving the lease up, recovery will take the slot');
             return undefined;
           }
@@ -226,7 +232,10 @@ export class RunExecutor implements JobRunner {
           return undefined;
         }
         fellBack = true;
-        const error = `the outcome could not be recorded: ${errorMessage(err, 1000)}`;
+        const why = isStoreError(err, 'unavailable')
+          ? `the database dropped the connection of this write while it answers others (a statement over its max_allowed_packet?): ${errorMessage(err, 500)}`
+          : errorMessage(err, 1000);
+        const error = `the outcome could not be recorded: ${why}`;
         this.deps.logger.error({ err, taskId }, 'the store refused the outcome; recording the attempt as failed');
         request = { claim: job.claim, runId, result: { ...result, status: 'failed', output: null, error }, effects: undefined };
       }
