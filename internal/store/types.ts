@@ -78,6 +78,8 @@ export interface DeadLettersTable {
   error: string | null;
   /** JSON text: the original entry or slot. */
   fields: string;
+  /** `<stream key>/<entry id>` of the stream entry it was made from; unique (migration 007). */
+  entry_key: string | null;
   created_at: Date;
 }
 

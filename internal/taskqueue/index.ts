@@ -4,7 +4,7 @@ export { RedisQueue, type RedisQueueOptions } from './redis-queue.js';
 export type { RedisState } from './redis-health.js';
 export { QueueError, type QueueErrorCode, isQueueError } from './errors.js';
 export { PRIORITIES, QueueKeys } from './keys.js';
-export { type StreamEntry, type TaskMessage, parseEntry } from './entry.js';
+export { type StreamEntry, type TaskMessage, SLOT_MAX_MS, SLOT_MIN_MS, entryKeyOf, parseEntry, slotProblem } from './entry.js';
 export { type PublishItem, TaskProducer } from './producer.js';
 export { type EntryRef, StreamConsumer } from './consumer.js';
 export { type ConsumerInfo, StreamAdmin, type StreamStats } from './stream-admin.js';

@@ -1,0 +1,2 @@
+ALTER TABLE dead_letters DROP INDEX uq_dead_letters_entry;
+ALTER TABLE dead_letters DROP COLUMN entry_key;

@@ -1,0 +1,2 @@
+DROP INDEX uq_dead_letters_entry;
+ALTER TABLE dead_letters DROP COLUMN entry_key;
