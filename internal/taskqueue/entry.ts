@@ -24,7 +24,8 @@ export function messageFields(message: TaskMessage): string[] {
  */
 export const SLOT_MIN_MS = Date.UTC(1970, 0, 1);
 export const SLOT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+// Expanded years (`+010000-…`) parse too, so that they are refused for their range, which says more.
+const ISO_TIME = /^([+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Why `slot` is not a time the store can hold, or undefined when it is one. */
 export function slotProblem(slot: string): string | undefined {
