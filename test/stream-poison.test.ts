@@ -40,7 +40,7 @@ describe.each<Dialect>(['mysql', 'sqlite'])('poison stream entries (%s)', (diale
     expect(parseEntry(key, unknown, ['task_id', '987654', 'slot', '+010000-01-01T00:00:00Z'])).toMatchObject({ kind: 'malformed' });
 
     // Pending idle of 300 ms: several reclaim rounds pass while the test watches.
-    await fx.startApp('stream', { env: { APP_PENDING_IDLE: '300ms' } });
+    const second = await fx.startApp('stream', { env: { APP_PENDING_IDLE: '300ms' } });
     const letters = async () =>
       fx.store.db.selectFrom('dead_letters').select(['reason', 'fields', 'error']).orderBy('id').execute();
     await waitFor(async () => (await letters()).length >= 2 && (await pendingCount(fx.redis, fx.stream)) === 0, {
@@ -64,5 +64,13 @@ describe.each<Dialect>(['mysql', 'sqlite'])('poison stream entries (%s)', (diale
     const admin = new StreamAdmin({ redis: fx.redis, keys: new QueueKeys(fx.stream), group: DEFAULT_GROUP });
     await admin.trim();
     expect(await fx.redis.xlen(key)).toBe(0);
+
+    // Issue 11, item 6: GET /queue lists groups other than this one and how far they hold the stream.
+    await fx.redis.xgroup('CREATE', key, 'renamed_away', '0');
+    await fx.redis.xadd(key, '*', 'task_id', '1', 'slot', new Date().toISOString());
+    const queue = (await (await fetch(`${second.url}/queue`)).json()) as { streams: { stream: string; foreign_groups: unknown[] }[] };
+    expect(queue.streams.find((s) => s.stream === key)?.foreign_groups).toEqual([
+      { name: 'renamed_away', consumers: 0, pending: 0, lag: expect.any(Number), idle_ms: null, holds_trim: true, holds_from_id: '0-1', holds_from_age_ms: expect.any(Number) },
+    ]);
   });
 });

@@ -87,6 +87,8 @@ export class App {
             consumer: this.worker,
             logger: this.logger,
             now: () => this.clock.now(),
+            // Another group whose consumers were all silent this long is gone (the consumer cleanup's own limit).
+            trim: { foreignIdleMs: config.housekeeping.consumerIdleMs },
           });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
     this.scheduler = runScheduler

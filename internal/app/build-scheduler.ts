@@ -105,9 +105,13 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
       },
     ),
   ];
+  // Trimming runs wherever Redis is configured, polling included: a stream the API publishes to while every
+  // scheduler polls has no group, and only the trim's length bound keeps it from growing for ever.
+  if (deps.queue !== undefined) {
+    background.push(new StreamTrimmer({ broker: deps.queue.broker, logger }, { schedule: housekeeping.trimSchedule }));
+  }
   if (streams !== undefined) {
     background.push(
-      new StreamTrimmer({ broker: streams.broker, logger }, { schedule: housekeeping.trimSchedule }),
       // A consumer is only removed once its entries could have been reclaimed several times over.
       new ConsumerCleanup(
         { broker: streams.broker, logger },

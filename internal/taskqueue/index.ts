@@ -7,5 +7,13 @@ export { PRIORITIES, QueueKeys } from './keys.js';
 export { type StreamEntry, type TaskMessage, SLOT_MAX_MS, SLOT_MIN_MS, entryKeyOf, parseEntry, slotProblem } from './entry.js';
 export { type PublishItem, TaskProducer } from './producer.js';
 export { type EntryRef, StreamConsumer } from './consumer.js';
-export { type ConsumerInfo, StreamAdmin, type StreamStats } from './stream-admin.js';
+export {
+  type ConsumerInfo,
+  type ForeignGroupStats,
+  StreamAdmin,
+  type StreamStats,
+  TRIM_FOREIGN_IDLE_MS,
+  TRIM_KEEP_FOR_OTHERS,
+  type TrimOptions,
+} from './stream-admin.js';
 export type { SharedRateLimitVerdict } from './rate-limiter.js';

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TrimOptions } from './stream-admin.js';
 import { RedisStreamBroker } from './broker.js';
 import { type ConnectionOptions, connectInBackground, openConnection, waitReady } from './connection.js';
 import { QueueKeys } from './keys.js';
@@ -17,6 +18,8 @@ export interface RedisQueueOptions {
   consumer: string;
   logger: Logger;
   now: () => number;
+  /** How trimming treats other groups and streams no group reads; defaults in stream-admin.ts. */
+  trim?: TrimOptions;
 }
 
 /**
@@ -45,7 +48,7 @@ export class RedisQueue {
     this.tag = keys.tag;
     this.broker = new RedisStreamBroker(
       { commands: this.commands, blocking: this.blocking, keys, logger: options.logger, now: options.now },
-      { group: options.group, consumer: options.consumer },
+      { group: options.group, consumer: options.consumer, ...(options.trim === undefined ? {} : { trim: options.trim }) },
     );
     this.health = new RedisHealth(
       { connection: this.commands, probeWrite: () => this.broker.probeWrite() },

@@ -11,7 +11,7 @@ export interface ScriptCommands {
   /** read-by-priority.script.ts */
   vigilReadByPriority(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** trim-streams.script.ts */
-  vigilTrimStreams(numKeys: number, ...keys: string[]): Promise<unknown>;
+  vigilTrimStreams(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, string> = {
