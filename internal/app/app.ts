@@ -9,7 +9,7 @@ import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
-import { ChannelSender } from '../notify/index.js';
+import { CHANNEL_KIND_NAMES, ChannelSender } from '../notify/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { toError } from '../platform/errors.js';
 import { type Logger, createLogger } from '../platform/logger.js';
@@ -74,6 +74,7 @@ export class App {
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     if (!this.registry.has('browser')) this.browserUnavailable = this.registerBrowserType();
+    this.metrics.initKnownLabels({ taskTypes: this.registry.names(), channelKinds: CHANNEL_KIND_NAMES });
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
     this.store = openConfiguredStore(config);

@@ -105,6 +105,8 @@ export interface NotificationsTable {
   next_attempt_at: Date;
   /** Set while a process is delivering it; past it, another process may try. */
   lease_until: Date | null;
+  /** The delivery lease's token (migration 007); an attempt is recorded only while it still holds. */
+  lease_token: string | null;
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
