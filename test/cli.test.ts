@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cmd/vigil/cli.js';
 import { EXIT } from '../cmd/vigil/errors.js';
 import type { App } from '../internal/app/index.js';
+import { type LocalServer, reply, startServer } from '../internal/handlers/outbound/test-support.js';
 import { type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -193,6 +194,59 @@ describe('vigil queue and dead letters', () => {
     }, { message: 'the replayed slot failing again' });
     expect(await vigilJson(['dead', 'rm', String(second.id)])).toEqual({ deleted: second.id });
     expect((await vigil(['dead', 'rm', String(second.id)])).code).toBe(EXIT.notFound);
+  });
+});
+
+describe('vigil channels', () => {
+  const SECRET = 'cli-channel-S3cret';
+  let receiver: LocalServer;
+
+  beforeAll(async () => {
+    receiver = await startServer((req, res) => (req.url?.includes('refuse') ? reply(res, 403, 'no') : reply(res, 200, 'ok')));
+  });
+  afterAll(async () => receiver?.close());
+
+  it('creates, lists, reads, tests, edits and deletes a channel, and never prints its secret', async () => {
+    const created = await vigilJson<{ id: number; kind: string; config: Record<string, unknown> }>([
+      'channels', 'create', '--name', 'cli hook', '--kind', 'webhook', '--config', JSON.stringify({ url: `${receiver.origin}/hook`, secret: SECRET }),
+    ]);
+    expect(created).toMatchObject({ kind: 'webhook', config: { url: `${receiver.origin}/…/****`, secret: '****' } });
+
+    const human = await vigil(['channels', 'ls', '--kind', 'webhook']);
+    expect(human.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+KIND\s+TARGET\s+UPDATED/);
+    expect(human.stdout).toMatch(new RegExp(`^${created.id}\\s+cli hook\\s+webhook\\s+http://127\\.0\\.0\\.1`, 'm'));
+    const details = await vigil(['channels', 'get', String(created.id)]);
+    expect(details.stdout).toMatch(/^secret:\s+\*\*\*\*$/m);
+
+    const tested = await vigilJson<{ ok: boolean; status_code: number }>(['channels', 'test', String(created.id)]);
+    expect(tested).toMatchObject({ ok: true, status_code: 200 });
+    expect(receiver.requests.some((r) => r.url === '/hook')).toBe(true);
+
+    const edited = await vigilJson(['channels', 'edit', String(created.id), '--name', 'renamed hook', '--config', JSON.stringify({ url: `${receiver.origin}/refuse` })]);
+    expect(edited).toMatchObject({ name: 'renamed hook', config: { secret: '****' } });
+    const refused = await vigil(['channels', 'test', String(created.id)]);
+    expect(refused.code).toBe(EXIT.failed);
+    expect(refused.stderr).toContain('was not accepted');
+
+    const task = await vigilJson<{ id: number }>(['tasks', 'create', '--name', 'alerts', '--type', 'count', '--every', '1h', '--notify', JSON.stringify({ channels: [created.id], on: ['down'] })]);
+    expect((await vigil(['tasks', 'get', String(task.id)])).stdout).toMatch(new RegExp(`^notify:\\s+down → channels ${created.id}$`, 'm'));
+    const inUse = await vigil(['channels', 'rm', String(created.id)]);
+    expect(inUse.code).toBe(EXIT.failed);
+    expect(inUse.stderr).toContain(`task ${task.id}`);
+    await vigilJson(['tasks', 'rm', String(task.id)]);
+    expect(await vigilJson(['channels', 'rm', String(created.id)])).toEqual({ deleted: created.id });
+    expect((await vigil(['channels', 'get', String(created.id)])).code).toBe(EXIT.notFound);
+
+    for (const res of [human, details, refused, inUse]) expect(res.stdout + res.stderr).not.toContain(SECRET);
+  });
+
+  it('names the field of a bad channel, and exits 2 on a bad command line', async () => {
+    const bad = await vigil(['channels', 'create', '--name', 'bad', '--kind', 'slack', '--config', '{}']);
+    expect(bad.code).toBe(EXIT.failed);
+    expect(bad.stderr).toMatch(/^ {2}config\.webhook_url: /m);
+    for (const args of [['channels', 'create', '--kind', 'pager'], ['channels', 'edit', '1'], ['channels', 'get', 'x'], ['channels', 'create', '--config', '[']]) {
+      expect((await vigil(args)).code, args.join(' ')).toBe(EXIT.usage);
+    }
   });
 });
 

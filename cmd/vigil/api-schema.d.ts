@@ -588,9 +588,18 @@ export interface components {
             mode: "redis_streams" | "db_polling";
             reasons: string[];
             redis: {
+                /** @description Where Redis is configured (address, seed nodes, or master@sentinels); never credentials. */
+                addr?: string;
                 configured: boolean;
                 error?: string;
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node?: string | null;
                 ok: boolean;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology?: "standalone" | "cluster" | "sentinel";
             } & {
                 [key: string]: unknown;
             };
@@ -918,6 +927,18 @@ export interface components {
                 running: number;
             };
             reasons: string[];
+            /** @description Which Redis serves the queue; absent when no Redis is configured. */
+            redis?: {
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node: string | null;
+                /** @description Whether that node serves the queue now. */
+                ok: boolean;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology: "standalone" | "cluster" | "sentinel";
+            };
             /** @enum {string} */
             status: "healthy" | "degraded" | "unhealthy";
             /** @description Per priority stream; absent when polling. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { applyCommands } from './commands/apply.js';
+import { channelsCommand } from './commands/channels.js';
 import { opsCommands } from './commands/ops.js';
 import { tasksCommand } from './commands/tasks.js';
 import { type Context, DEFAULT_URL, contextOf } from './context.js';
@@ -30,7 +31,7 @@ Exit codes:
 export async function runCli(argv: readonly string[], io: Io, env: Record<string, string | undefined>): Promise<ExitCode> {
   let jsonErrors = argv.includes('--json');
   const program = new Command('vigil')
-    .description('Vigil from the command line: tasks, runs, the queue, dead letters, and monitors kept as code.')
+    .description('Vigil from the command line: tasks, runs, the queue, dead letters, alert channels, and monitors kept as code.')
     .version(CLI_VERSION, '-V, --version')
     .option('--url <url>', `the Vigil API (default: VIGIL_URL, else ${DEFAULT_URL})`)
     .option('--json', 'print JSON for scripts (errors too, on stderr)')
@@ -50,6 +51,7 @@ export async function runCli(argv: readonly string[], io: Io, env: Record<string
   };
   tasksCommand(program, ctxOf);
   opsCommands(program, ctxOf);
+  channelsCommand(program, ctxOf);
   applyCommands(program, ctxOf);
   // Exit codes are ours, not commander's: a usage error is 2 in every subcommand.
   for (const command of allCommands(program)) command.exitOverride().configureOutput(program.configureOutput());

@@ -11,6 +11,9 @@ export type TaskPatch = Schemas['TaskPatch'];
 export type Run = Schemas['Run'];
 export type DeadLetter = Schemas['DeadLetter'];
 export type Queue = Schemas['Queue'];
+export type Channel = Schemas['Channel'];
+export type ChannelCreate = Schemas['ChannelCreate'];
+export type ChannelPatch = Schemas['ChannelPatch'];
 export type ApiClient = Client<paths>;
 
 export interface ClientOptions {

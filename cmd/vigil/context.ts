@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { type ApiClient, createApiClient, unwrap } from './client.js';
+import { parseLimit } from './args.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import type { Io } from './output.js';
+import { type Io, json } from './output.js';
 
 /** The API a command talks to when neither --url nor VIGIL_URL says otherwise. */
 export const DEFAULT_URL = 'http://localhost:8081';
@@ -74,4 +75,33 @@ export async function allPages<T>(
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined && items.length < max);
   return items;
+}
+
+/** The options every listing takes: a page size and `--all`. */
+export interface PagingOptions {
+  limit: string;
+  all?: boolean;
+}
+
+/** Adds `--limit` (with `defaultLimit`) and `--all` to a listing command; `noun` is what it lists, plural. */
+export function pagingOptions(command: Command, noun: string, defaultLimit: number): Command {
+  return command.option('--limit <n>', `${noun} per page (1-500)`, String(defaultLimit)).option('--all', 'follow every page');
+}
+
+/**
+ * Prints one page of a listing (every page with `--all`): the API's JSON with `--json`, else what `render` makes of
+ * the items, and a hint on stderr when more pages follow.
+ */
+export async function printList<T>(
+  ctx: Context,
+  opts: PagingOptions,
+  noun: string,
+  fetchPage: (query: { limit: number; cursor: string | undefined }) => Promise<{ items: T[]; next_cursor: string | null }>,
+  render: (items: T[]) => string,
+): Promise<void> {
+  const limit = parseLimit(opts.limit);
+  const page = opts.all === true ? { items: await allPages((cursor) => fetchPage({ limit, cursor })), next_cursor: null } : await fetchPage({ limit, cursor: undefined });
+  if (ctx.json) return void ctx.io.stdout.write(json(page));
+  ctx.io.stdout.write(render(page.items));
+  if (page.next_cursor !== null) ctx.io.stderr.write(`more ${noun} follow: use --all, or a larger --limit\n`);
 }

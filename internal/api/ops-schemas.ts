@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema } from './schemas.js';
+import { isoTimeSchema, listJsonSchema, listQuerySchema, redisTopologyJsonSchema } from './schemas.js';
 
 /**
  * Wire format of the operations endpoints (`/stats`, `/queue`, dead letters), as zod schemas that also generate
@@ -73,6 +73,10 @@ export const queueJsonSchema = z
       oldest_due_age_ms: z.int().nonnegative().nullable(),
     }),
     dead_letters: z.int().nonnegative(),
+    redis: redisTopologyJsonSchema
+      .extend({ ok: z.boolean().meta({ description: 'Whether that node serves the queue now.' }) })
+      .optional()
+      .meta({ description: 'Which Redis serves the queue; absent when no Redis is configured.' }),
   })
   .meta({ id: 'Queue', description: 'Stream health in stream mode; the due-row view in polling mode.' });
 export type QueueJson = z.output<typeof queueJsonSchema>;
@@ -100,9 +104,7 @@ export type DeadLetterJson = z.output<typeof deadLetterJsonSchema>;
 
 export const deadLetterListJsonSchema = listJsonSchema(deadLetterJsonSchema, 'DeadLetterList');
 
-export const deadLetterListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), reason: deadLetterReasonSchema.optional() })
-  .meta({ id: 'DeadLetterListQuery' });
+export const deadLetterListQuerySchema = listQuerySchema({ reason: deadLetterReasonSchema.optional() }, 'DeadLetterListQuery');
 
 export const notificationJsonSchema = z
   .strictObject({

@@ -217,6 +217,11 @@ export const limitSchema = z.coerce
   .max(500, { error: 'must be from 1 to 500' })
   .default(50);
 
+/** `{ limit, cursor, …filters }`: the query of a list request, the counterpart of {@link listJsonSchema}. */
+export function listQuerySchema<F extends z.core.$ZodLooseShape>(filters: F, id: string) {
+  return z.strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), ...filters }).meta({ id });
+}
+
 export const taskListQuerySchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
@@ -239,9 +244,7 @@ export const taskListQuerySchema = z
 
 export type TaskListQuery = z.output<typeof taskListQuerySchema>;
 
-export const runListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional() })
-  .meta({ id: 'RunListQuery' });
+export const runListQuerySchema = listQuerySchema({}, 'RunListQuery');
 
 export type RunListQuery = z.output<typeof runListQuerySchema>;
 
@@ -268,19 +271,24 @@ export const lastRunJsonSchema = z
 
 export type LastRunJson = z.output<typeof lastRunJsonSchema>;
 
+/** What a task does and when, as stored: shared by {@link taskJsonSchema} and {@link taskSpecJsonSchema}. */
+const taskSettingsJsonShape = {
+  type: z.string(),
+  payload: payloadSchema,
+  schedule: scheduleSchema,
+  priority: prioritySchema,
+  timeout_ms: timeoutMsSchema,
+  max_attempts: maxAttemptsSchema,
+  status: taskStatusSchema,
+  notify: notifySchema.nullable(),
+};
+
 export const taskJsonSchema = z
   .strictObject({
     id: z.int().positive(),
     name: z.string(),
     key: z.string().nullable().meta({ description: "The owner's stable name for the task; null when it has none." }),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
     next_run_at: isoTimeSchema,
     last_run_at: isoTimeSchema.nullable(),
     last_status: z.enum(['succeeded', 'failed']).nullable(),
@@ -316,14 +324,7 @@ export const taskSpecJsonSchema = z
   .strictObject({
     name: z.string(),
     key: z.string().nullable(),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
   })
   .meta({ id: 'TaskSpec' });
 
@@ -386,12 +387,33 @@ export const errorBodySchema = z
 
 export type ErrorBody = z.output<typeof errorBodySchema>;
 
+/** Which Redis topology is in use and which node serves the queue (`/healthz` and `/queue`). */
+export const redisTopologyJsonSchema = z.strictObject({
+  topology: z
+    .enum(['standalone', 'cluster', 'sentinel'])
+    .meta({ description: 'A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).' }),
+  node: z
+    .string()
+    .nullable()
+    .meta({
+      description:
+        '`host:port` of the node serving the queue now: the master owning the queue\'s hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover).',
+    }),
+});
+
 export const healthReportJsonSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
     mode: z.enum(['redis_streams', 'db_polling']),
     store: z.looseObject({ driver: z.enum(['mysql', 'sqlite']), ok: z.boolean(), error: z.string().optional() }),
-    redis: z.looseObject({ configured: z.boolean(), ok: z.boolean(), error: z.string().optional() }),
+    redis: z.looseObject({
+      configured: z.boolean(),
+      ok: z.boolean(),
+      error: z.string().optional(),
+      addr: z.string().optional().meta({ description: 'Where Redis is configured (address, seed nodes, or master@sentinels); never credentials.' }),
+      topology: redisTopologyJsonSchema.shape.topology.optional(),
+      node: redisTopologyJsonSchema.shape.node.optional(),
+    }),
     reasons: z.array(z.string()),
   })
   .meta({ id: 'Health', description: 'Liveness plus dependency state; 200 even when degraded.' });

@@ -82,7 +82,7 @@ export class App {
       config.redis === undefined
         ? undefined
         : new RedisQueue({
-            ...config.redis,
+            target: config.redis,
             stream: config.queue.stream,
             group: config.queue.group,
             consumer: this.worker,

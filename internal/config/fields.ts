@@ -118,6 +118,24 @@ export function address(opts: { allowPortZero: boolean; portOptional?: boolean }
   );
 }
 
+/**
+ * A comma-separated list (or a JSON array) of `host:port` addresses; a bare host takes the caller's default port.
+ * An empty list counts as unset.
+ */
+export function addressList() {
+  const one = address({ allowPortZero: false, portOptional: true });
+  return list()
+    .transform((items) => (items.length === 0 ? undefined : items))
+    .pipe(
+      z
+        .array(z.string())
+        .refine((items) => items.every((item) => one.safeParse(item).success), {
+          message: 'must be a comma-separated list of host:port addresses',
+        })
+        .optional(),
+    );
+}
+
 /** A node-cron line (five fields, or six with seconds first). */
 export function cronLine() {
   return z.string().refine((value) => isValidCronLine(value), { message: 'must be a valid cron line' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, apiTokens, bool, byteSize, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
+import { address, addressList, apiTokens, bool, byteSize, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
 
 /**
  * Where every setting is declared, once: its field in the file format, its environment variable, and the place
@@ -134,9 +134,20 @@ export const fileSchema = z
       .prefault({}),
     redis: z
       .object({
-        /** `host:port`; when unset there is no stream mode. */
+        /** A single Redis, `host:port`. Set exactly one of `addr`, `cluster_nodes` and `sentinels`; none means no stream mode. */
         addr: optionalString().pipe(address({ allowPortZero: false, portOptional: true }).optional()),
+        /** Seed nodes of a Redis Cluster, comma-separated `host:port`; the rest of the cluster is discovered from them. */
+        cluster_nodes: addressList().optional(),
+        /** Sentinels watching the master, comma-separated `host:port` (port 26379 when left out). */
+        sentinels: addressList().optional(),
+        /** The master's name as the sentinels know it (`sentinel monitor <name> …`). Default `mymaster`. */
+        sentinel_master: z.string().trim().min(1).max(200).default('mymaster'),
+        /** The sentinels' own password (`requirepass` on the sentinels), when they have one. */
+        sentinel_password: optionalString(),
+        /** Redis's password (AUTH), for a single Redis, every cluster node, or the master and replicas behind Sentinel. */
         password: optionalString(),
+        /** TLS to Redis (and to the sentinels). Default false. */
+        tls: bool().default(false),
       })
       .strict()
       .prefault({}),
@@ -155,6 +166,11 @@ export const ENV_VARS = {
   SQLITE_PATH: ['sqlite', 'path'],
   REDIS_ADDR: ['redis', 'addr'],
   REDIS_PASSWORD: ['redis', 'password'],
+  REDIS_CLUSTER_NODES: ['redis', 'cluster_nodes'],
+  REDIS_SENTINELS: ['redis', 'sentinels'],
+  REDIS_SENTINEL_MASTER: ['redis', 'sentinel_master'],
+  REDIS_SENTINEL_PASSWORD: ['redis', 'sentinel_password'],
+  REDIS_TLS: ['redis', 'tls'],
   APP_ENABLE_REDIS_QUEUE: ['app', 'enable_redis_queue'],
   APP_TASK_QUEUE_STREAM: ['app', 'task_queue_stream'],
   APP_TASK_QUEUE_GROUP: ['app', 'task_queue_group'],
@@ -198,8 +214,13 @@ export const CONFIG_FILE_ENV = 'APP_CONFIG';
  * Rules that span fields. They read the merged input rather than the parsed config, so that they are reported
  * together with field errors instead of only once every field is valid.
  */
-export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql?: Record<string, unknown> }): string[] {
+export function crossFieldProblems(input: {
+  app?: Record<string, unknown>;
+  mysql?: Record<string, unknown>;
+  redis?: Record<string, unknown>;
+}): string[] {
   const problems: string[] = [];
+  problems.push(...redisTopologyProblems(input.redis ?? {}));
   const tokens = input.app?.api_tokens;
   const items: unknown[] = Array.isArray(tokens) ? tokens : typeof tokens === 'string' ? tokens.split(',') : [];
   const hasTokens = items.some((t) => typeof t === 'string' && t.trim() !== '');
@@ -214,12 +235,74 @@ export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql
 }
 
 /**
+ * Exactly one Redis topology: a single Redis, a Cluster or Sentinel. The messages name the variables, never their
+ * values (a value may carry credentials).
+ */
+function redisTopologyProblems(redis: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const set = (key: string) => {
+    const value = redis[key];
+    return Array.isArray(value) ? value.some((v) => typeof v === 'string' && v.trim() !== '') : typeof value === 'string' && value.trim() !== '';
+  };
+  const chosen = REDIS_TOPOLOGIES.filter((t) => set(t.key)).map((t) => t.variable);
+  if (chosen.length > 1) {
+    problems.push(
+      `${chosen.join(' and ')}: these name ${chosen.length} Redis topologies; set exactly one of REDIS_ADDR (a single Redis), REDIS_CLUSTER_NODES (a Cluster) or REDIS_SENTINELS (Sentinel)`,
+    );
+  }
+  return problems;
+}
+
+const REDIS_TOPOLOGIES = [
+  { key: 'addr', variable: 'REDIS_ADDR' },
+  { key: 'cluster_nodes', variable: 'REDIS_CLUSTER_NODES' },
+  { key: 'sentinels', variable: 'REDIS_SENTINELS' },
+] as const;
+
+/** A Redis node, `host:port`. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is and how to reach it: one of three topologies, chosen by which of REDIS_ADDR, REDIS_CLUSTER_NODES
+ * and REDIS_SENTINELS is set. Undefined when none is.
+ */
+export type RedisTarget = (
+  | ({ topology: 'standalone' } & RedisNode)
+  | { topology: 'cluster'; nodes: RedisNode[] }
+  | { topology: 'sentinel'; sentinels: RedisNode[]; masterName: string; sentinelPassword: string | undefined }
+) & { password: string | undefined; tls: boolean };
+
+function toRedisTarget(redis: FileConfig['redis']): RedisTarget | undefined {
+  const common = { password: redis.password, tls: redis.tls };
+  const node = (defaultPort: number) => (addr: string): RedisNode => {
+    const [host, port] = splitHostPort(addr, defaultPort);
+    return { host: host === '' ? '127.0.0.1' : host, port };
+  };
+  if (redis.addr !== undefined) return { topology: 'standalone', ...node(6379)(redis.addr), ...common };
+  if (redis.cluster_nodes !== undefined) {
+    return { topology: 'cluster', nodes: redis.cluster_nodes.map(node(6379)), ...common };
+  }
+  if (redis.sentinels !== undefined) {
+    return {
+      topology: 'sentinel',
+      sentinels: redis.sentinels.map(node(26379)),
+      masterName: redis.sentinel_master,
+      sentinelPassword: redis.sentinel_password,
+      ...common,
+    };
+  }
+  return undefined;
+}
+
+/**
  * The file's values in the shape the components read them, with durations in milliseconds, and the values derived
  * from several settings computed here, once.
  */
 function shapeConfig(file: FileConfig) {
   const { app } = file;
-  const redis = file.redis.addr === undefined ? undefined : splitHostPort(file.redis.addr, 6379);
   // Leases last half the recovery timeout, so that a dead executor's slot runs again within it (G2); a published
   // entry counts as queued for as long, after which the publisher offers the task again.
   const leaseMs = Math.max(100, Math.floor(app.recovery_timeout / 2));
@@ -233,9 +316,8 @@ function shapeConfig(file: FileConfig) {
         ? undefined
         : { dsn: file.mysql.dsn, poolSize: file.mysql.pool_size, connectTimeoutMs: file.mysql.connect_timeout },
     sqlite: { path: file.sqlite.path },
-    /** Set when REDIS_ADDR is. */
-    redis:
-      redis === undefined ? undefined : { host: redis[0] === '' ? '127.0.0.1' : redis[0], port: redis[1], password: file.redis.password },
+    /** Set when REDIS_ADDR, REDIS_CLUSTER_NODES or REDIS_SENTINELS is: the topology and how to reach it. */
+    redis: toRedisTarget(file.redis),
     enableRedisQueue: app.enable_redis_queue,
     queue: {
       stream: app.task_queue_stream,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import { type EntryRef, StreamConsumer } from './consumer.js';
 import type { StreamEntry } from './entry.js';
@@ -9,9 +9,9 @@ import { StreamAdmin, type StreamStats, type TrimOptions } from './stream-admin.
 
 export interface RedisStreamBrokerDeps {
   /** Connection for short commands. */
-  commands: Redis;
+  commands: RedisClient;
   /** A connection of its own for the blocking read, which holds its connection while it waits. */
-  blocking: Redis;
+  blocking: RedisClient;
   keys: QueueKeys;
   logger: Logger;
   /** "Now" for `enqueued_at` and the age of pending entries. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { READ_BY_PRIORITY_SCRIPT } from './read-by-priority.script.js';
 import { TRIM_STREAMS_SCRIPT } from './trim-streams.script.js';
 
@@ -20,9 +20,9 @@ const SCRIPTS: Record<keyof ScriptCommands, string> = {
 };
 
 /** Registers every script on the connection; returns it typed with the script commands. */
-export function withScripts(redis: Redis): Redis & ScriptCommands {
+export function withScripts(redis: RedisClient): RedisClient & ScriptCommands {
   for (const [name, lua] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, { lua });
   }
-  return redis as Redis & ScriptCommands;
+  return redis as RedisClient & ScriptCommands;
 }

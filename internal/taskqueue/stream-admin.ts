@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './keys.js';
 import { withScripts } from './scripts.js';
 
@@ -56,7 +56,7 @@ export interface StreamStats {
 /** Read-only views of the streams, and the housekeeping that changes them (trim, consumer cleanup). */
 export class StreamAdmin {
   constructor(
-    private readonly deps: { redis: Redis; keys: QueueKeys; group: string; now?: () => number; trim?: TrimOptions },
+    private readonly deps: { redis: RedisClient; keys: QueueKeys; group: string; now?: () => number; trim?: TrimOptions },
   ) {}
 
   async stats(): Promise<StreamStats[]> {

@@ -1,36 +1,31 @@
 import { type Command, Option } from 'commander';
 import { type Queue, unwrap } from '../client.js';
-import { type Context, allPages, parseId, resolveTaskId } from '../context.js';
-import { usageError } from '../errors.js';
+import { type Context, type PagingOptions, pagingOptions, parseId, printList, resolveTaskId } from '../context.js';
 import { ago, formatMs, json, table } from '../output.js';
 
 const DEAD_REASONS = ['attempts_exhausted', 'malformed', 'unknown_task', 'unknown_type', 'deleted_while_pending'] as const;
 
 /** `vigil runs TASK`, `vigil queue` and `vigil dead ls|replay|rm`: what an operator looks at when something is wrong. */
 export function opsCommands(program: Command, ctxOf: (cmd: Command) => Context): void {
-  program
-    .command('runs')
-    .description('run history of a task, newest first')
-    .argument('<task>', 'task id or key')
-    .option('--limit <n>', 'runs per page (1-500)', '20')
-    .option('--all', 'follow every page')
-    .action(async (ref: string, opts: { limit: string; all?: boolean }, cmd: Command) => {
+  pagingOptions(program.command('runs').description('run history of a task, newest first').argument('<task>', 'task id or key'), 'runs', 20).action(
+    async (ref: string, opts: PagingOptions, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const id = await resolveTaskId(ctx, ref);
-      const limit = parseLimit(opts.limit);
-      const fetchPage = async (cursor: string | undefined) =>
-        unwrap(await ctx.api().GET('/tasks/{id}/runs', { params: { path: { id }, query: { limit, cursor } } }), `task ${ref}`);
-      const page = opts.all === true ? { items: await allPages(fetchPage), next_cursor: null } : await fetchPage(undefined);
-      if (ctx.json) return void ctx.io.stdout.write(json(page));
-      const now = Date.now();
-      ctx.io.stdout.write(
-        table(
-          ['ID', 'SLOT', 'ATTEMPT', 'SOURCE', 'STATUS', 'STARTED', 'DURATION', 'RESULT'],
-          page.items.map((r) => [r.id, r.slot, r.attempt, r.source, r.status, ago(r.started_at, now), formatMs(r.duration_ms), resultOf(r)]),
-        ),
+      await printList(
+        ctx,
+        opts,
+        'runs',
+        async (query) => unwrap(await ctx.api().GET('/tasks/{id}/runs', { params: { path: { id }, query } }), `task ${ref}`),
+        (items) => {
+          const now = Date.now();
+          return table(
+            ['ID', 'SLOT', 'ATTEMPT', 'SOURCE', 'STATUS', 'STARTED', 'DURATION', 'RESULT'],
+            items.map((r) => [r.id, r.slot, r.attempt, r.source, r.status, ago(r.started_at, now), formatMs(r.duration_ms), resultOf(r)]),
+          );
+        },
       );
-      if (page.next_cursor !== null) ctx.io.stderr.write('more runs follow: use --all, or a larger --limit\n');
-    });
+    },
+  );
 
   program
     .command('queue')
@@ -43,28 +38,26 @@ export function opsCommands(program: Command, ctxOf: (cmd: Command) => Context):
 
   const dead = program.command('dead').description('dead letters: slots that could not be run, kept with their reason');
 
-  dead
-    .command('ls')
-    .description('list dead letters, newest first')
-    .addOption(new Option('--reason <reason>', 'only this reason').choices(DEAD_REASONS))
-    .option('--limit <n>', 'dead letters per page (1-500)', '50')
-    .option('--all', 'follow every page')
-    .action(async (opts: { reason?: (typeof DEAD_REASONS)[number]; limit: string; all?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const limit = parseLimit(opts.limit);
-      const fetchPage = async (cursor: string | undefined) =>
-        unwrap(await ctx.api().GET('/queue/dead', { params: { query: { reason: opts.reason, limit, cursor } } }), 'dead letters');
-      const page = opts.all === true ? { items: await allPages(fetchPage), next_cursor: null } : await fetchPage(undefined);
-      if (ctx.json) return void ctx.io.stdout.write(json(page));
-      const now = Date.now();
-      ctx.io.stdout.write(
-        table(
-          ['ID', 'TASK', 'SLOT', 'REASON', 'ERROR', 'CREATED'],
-          page.items.map((d) => [d.id, d.task_id, d.slot, d.reason, d.error, ago(d.created_at, now)]),
-        ),
-      );
-      if (page.next_cursor !== null) ctx.io.stderr.write('more dead letters follow: use --all, or a larger --limit\n');
-    });
+  pagingOptions(
+    dead
+      .command('ls')
+      .description('list dead letters, newest first')
+      .addOption(new Option('--reason <reason>', 'only this reason').choices(DEAD_REASONS)),
+    'dead letters',
+    50,
+  ).action(async (opts: PagingOptions & { reason?: (typeof DEAD_REASONS)[number] }, cmd: Command) => {
+    const ctx = ctxOf(cmd);
+    await printList(
+      ctx,
+      opts,
+      'dead letters',
+      async (query) => unwrap(await ctx.api().GET('/queue/dead', { params: { query: { reason: opts.reason, ...query } } }), 'dead letters'),
+      (items) => {
+        const now = Date.now();
+        return table(['ID', 'TASK', 'SLOT', 'REASON', 'ERROR', 'CREATED'], items.map((d) => [d.id, d.task_id, d.slot, d.reason, d.error, ago(d.created_at, now)]));
+      },
+    );
+  });
 
   dead
     .command('replay')
@@ -87,12 +80,6 @@ export function opsCommands(program: Command, ctxOf: (cmd: Command) => Context):
       unwrap(await ctx.api().DELETE('/queue/dead/{id}', { params: { path: { id } } }), `dead letter ${id}`);
       ctx.io.stdout.write(ctx.json ? json({ deleted: id }) : `deleted dead letter ${id}\n`);
     });
-}
-
-function parseLimit(text: string): number {
-  const limit = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(limit >= 1 && limit <= 500)) throw usageError(`--limit: must be a whole number from 1 to 500 (got ${JSON.stringify(text)})`);
-  return limit;
 }
 
 /** A run's result in a few words: its error, or what a monitoring check reported. */

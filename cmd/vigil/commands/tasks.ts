@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { parseInteger, parseJsonObject, readObjectFile } from '../args.js';
 import { type Task, type TaskCreate, type TaskPatch, unwrap } from '../client.js';
-import { type Context, allPages, resolveTaskId } from '../context.js';
+import { type Context, type PagingOptions, pagingOptions, printList, resolveTaskId } from '../context.js';
 import { usageError } from '../errors.js';
 import { ago, details, formatSchedule, json, table } from '../output.js';
 
@@ -10,25 +9,20 @@ import { ago, details, formatSchedule, json, table } from '../output.js';
 export function tasksCommand(program: Command, ctxOf: (cmd: Command) => Context): void {
   const tasks = program.command('tasks').description('list, read, create, change, run and delete tasks');
 
-  tasks
-    .command('ls')
-    .description('list tasks, oldest first')
-    .addOption(new Option('--status <status>', 'only running or paused tasks').choices(['running', 'paused']))
-    .option('--type <type>', 'only tasks of this type')
-    .option('--key <key>', 'only the task with this key')
-    .option('--limit <n>', 'tasks per page (1-500)', '50')
-    .option('--all', 'follow every page')
-    .action(async (opts: { status?: 'running' | 'paused'; type?: string; key?: string; limit: string; all?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const limit = parseLimit(opts.limit);
-      const query = { status: opts.status, type: opts.type, key: opts.key, limit };
-      const fetchPage = async (cursor: string | undefined) =>
-        unwrap(await ctx.api().GET('/tasks', { params: { query: { ...query, cursor } } }), 'tasks');
-      const page = opts.all === true ? { items: await allPages(fetchPage), next_cursor: null } : await fetchPage(undefined);
-      if (ctx.json) return void ctx.io.stdout.write(json(page));
-      ctx.io.stdout.write(taskTable(page.items));
-      if (page.next_cursor !== null) ctx.io.stderr.write('more tasks follow: use --all, or a larger --limit\n');
-    });
+  pagingOptions(
+    tasks
+      .command('ls')
+      .description('list tasks, oldest first')
+      .addOption(new Option('--status <status>', 'only running or paused tasks').choices(['running', 'paused']))
+      .option('--type <type>', 'only tasks of this type')
+      .option('--key <key>', 'only the task with this key'),
+    'tasks',
+    50,
+  ).action(async (opts: PagingOptions & { status?: 'running' | 'paused'; type?: string; key?: string }, cmd: Command) => {
+    const ctx = ctxOf(cmd);
+    const filter = { status: opts.status, type: opts.type, key: opts.key };
+    await printList(ctx, opts, 'tasks', async (query) => unwrap(await ctx.api().GET('/tasks', { params: { query: { ...filter, ...query } } }), 'tasks'), taskTable);
+  });
 
   tasks
     .command('get')
@@ -50,7 +44,7 @@ export function tasksCommand(program: Command, ctxOf: (cmd: Command) => Context)
       .option('--idempotency-key <key>', 'makes a retried create return the first task instead of a second one'),
   ).action(async (opts: TaskFieldOptions & { file?: string; paused?: boolean; idempotencyKey?: string }, cmd: Command) => {
     const ctx = ctxOf(cmd);
-    const fromFile = opts.file === undefined ? {} : readBodyFile(opts.file);
+    const fromFile = opts.file === undefined ? {} : readObjectFile(opts.file, 'task');
     const body = { ...fromFile, ...taskFields(opts), ...(opts.paused === true ? { status: 'paused' } : {}) } as TaskCreate;
     const headers = opts.idempotencyKey === undefined ? undefined : { 'Idempotency-Key': opts.idempotencyKey };
     const created = unwrap(await ctx.api().POST('/tasks', { body, ...(headers === undefined ? {} : { headers }) }), 'create');
@@ -170,46 +164,6 @@ export function parseInterval(text: string): number {
   return Number(match[1]) * factor;
 }
 
-function parseInteger(text: string, flag: string): number {
-  if (!/^-?\d+$/.test(text.trim())) throw usageError(`${flag}: must be a whole number (got ${JSON.stringify(text)})`);
-  return Number(text);
-}
-
-function parseJsonObject(text: string, flag: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw usageError(`${flag}: is not valid JSON`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw usageError(`${flag}: must be a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function parseLimit(text: string): number {
-  const limit = parseInteger(text, '--limit');
-  if (limit < 1 || limit > 500) throw usageError('--limit: must be from 1 to 500');
-  return limit;
-}
-
-/** A task body from a JSON or YAML file (YAML is a superset of JSON, so one parser reads both). */
-function readBodyFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw usageError(`--file: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (err) {
-    throw usageError(`--file: ${path} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw usageError(`--file: ${path} must hold one task (an object)`);
-  return value as Record<string, unknown>;
-}
-
 export function taskTable(tasks: readonly Task[]): string {
   const now = Date.now();
   return table(
@@ -243,9 +197,23 @@ function taskDetails(t: Task): string {
     ['up', t.up === null ? '-' : t.up ? 'yes' : 'no'],
     ['last run', t.last_run_at === null ? '-' : `${t.last_run_at} (${t.last_status ?? '-'})`],
     ['next run', t.next_run_at],
-    ['notify', t.notify === null ? '-' : `${t.notify.webhook_url} on ${t.notify.on.join(', ')}`],
+    ['notify', t.notify === null ? '-' : notifyText(t.notify)],
     ['payload', JSON.stringify(t.payload)],
     ['created', t.created_at],
     ['updated', t.updated_at],
   ]);
+}
+
+/** `down, up → https://hooks.example/… and channels 1, 2 (down after 3)`. */
+function notifyText(notify: NonNullable<Task['notify']>): string {
+  const targets = [
+    ...(notify.webhook_url === undefined ? [] : [notify.webhook_url]),
+    ...(notify.channels === undefined || notify.channels.length === 0 ? [] : [`channels ${notify.channels.join(', ')}`]),
+  ];
+  const thresholds = [
+    ...(notify.down_after === undefined ? [] : [`down after ${notify.down_after}`]),
+    ...(notify.up_after === undefined ? [] : [`up after ${notify.up_after}`]),
+    ...(notify.remind_every === undefined ? [] : [`remind every ${notify.remind_every}`]),
+  ];
+  return `${notify.on.join(', ')} → ${targets.join(' and ') || '-'}${thresholds.length === 0 ? '' : ` (${thresholds.join(', ')})`}`;
 }

@@ -75,6 +75,7 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
         oldest_due_age_ms: report.polling.oldestDueAgeMs,
       },
       dead_letters: report.deadLetters,
+      ...(report.redis === undefined ? {} : { redis: { topology: report.redis.topology, node: report.redis.node, ok: report.redis.ok } }),
     };
     res.json(body);
   });

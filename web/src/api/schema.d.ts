@@ -985,6 +985,18 @@ export interface components {
                 oldest_due_age_ms: number | null;
             };
             dead_letters: number;
+            /** @description Which Redis serves the queue; absent when no Redis is configured. */
+            redis?: {
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology: "standalone" | "cluster" | "sentinel";
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node: string | null;
+                /** @description Whether that node serves the queue now. */
+                ok: boolean;
+            };
         };
         DeadLetterList: {
             items: components["schemas"]["DeadLetter"][];
@@ -1033,6 +1045,15 @@ export interface components {
                 configured: boolean;
                 ok: boolean;
                 error?: string;
+                /** @description Where Redis is configured (address, seed nodes, or master@sentinels); never credentials. */
+                addr?: string;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology?: "standalone" | "cluster" | "sentinel";
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node?: string | null;
             } & {
                 [key: string]: unknown;
             };
