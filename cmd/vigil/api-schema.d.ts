@@ -980,6 +980,21 @@ export interface components {
                     name: string;
                     pending: number;
                 }[];
+                /** @description Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries. */
+                foreign_groups: {
+                    consumers: number;
+                    /** @description Age of that entry, from its id. */
+                    holds_from_age_ms: number;
+                    /** @description The oldest entry it still needs (pending or unread); trimming keeps it and all after it. */
+                    holds_from_id: string;
+                    /** @description False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default). */
+                    holds_trim: boolean;
+                    /** @description Since its most recently active consumer was active; null without consumers. */
+                    idle_ms: number | null;
+                    lag: number | null;
+                    name: string;
+                    pending: number;
+                }[];
                 groups: number;
                 lag: number | null;
                 length: number;

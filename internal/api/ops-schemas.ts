@@ -32,6 +32,25 @@ const streamJsonSchema = z.strictObject({
   lag: z.int().nonnegative().nullable(),
   consumers: z.array(z.strictObject({ name: z.string(), pending: z.int().nonnegative(), idle_ms: z.int().nonnegative() })),
   oldest_pending_age_ms: z.int().nonnegative().nullable(),
+  foreign_groups: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        consumers: z.int().nonnegative(),
+        pending: z.int().nonnegative(),
+        lag: z.int().nonnegative().nullable(),
+        idle_ms: z.int().nonnegative().nullable().meta({ description: 'Since its most recently active consumer was active; null without consumers.' }),
+        holds_trim: z.boolean().meta({
+          description: 'False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default).',
+        }),
+        holds_from_id: z.string().meta({ description: 'The oldest entry it still needs (pending or unread); trimming keeps it and all after it.' }),
+        holds_from_age_ms: z.int().nonnegative().meta({ description: 'Age of that entry, from its id.' }),
+      }),
+    )
+    .meta({
+      description:
+        'Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries.',
+    }),
 });
 
 export const queueJsonSchema = z

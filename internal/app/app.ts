@@ -9,7 +9,7 @@ import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
-import { ChannelSender } from '../notify/index.js';
+import { CHANNEL_KIND_NAMES, ChannelSender } from '../notify/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { DbClock } from '../platform/db-clock.js';
 import { toError } from '../platform/errors.js';
@@ -79,6 +79,7 @@ export class App {
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     if (!this.registry.has('browser')) this.browserUnavailable = this.registerBrowserType();
+    this.metrics.initKnownLabels({ taskTypes: this.registry.names(), channelKinds: CHANNEL_KIND_NAMES });
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
     this.store = openConfiguredStore(config);
@@ -99,6 +100,8 @@ export class App {
             consumer: this.worker,
             logger: this.logger,
             now: () => this.clock.now(),
+            // Another group whose consumers were all silent this long is gone (the consumer cleanup's own limit).
+            trim: { foreignIdleMs: config.housekeeping.consumerIdleMs },
           });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
     this.scheduler = runScheduler

@@ -69,7 +69,7 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
   );
   const executor = new RunExecutor(
     { store, registry: deps.registry, clock, metrics, logger, hostGate },
-    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs } },
+    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs }, maxOutputBytes: sched.maxOutputBytes },
   );
   const pool = new WorkerPool(
     { runner: executor, releaseClaims: (claims) => leaseRelease(store, { claims }), metrics, logger },
@@ -118,9 +118,13 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
       },
     ),
   ];
+  // Trimming runs wherever Redis is configured, polling included: a stream the API publishes to while every
+  // scheduler polls has no group, and only the trim's length bound keeps it from growing for ever.
+  if (deps.queue !== undefined) {
+    background.push(new StreamTrimmer({ broker: deps.queue.broker, logger }, { schedule: housekeeping.trimSchedule }));
+  }
   if (streams !== undefined) {
     background.push(
-      new StreamTrimmer({ broker: streams.broker, logger }, { schedule: housekeeping.trimSchedule }),
       // A consumer is only removed once its entries could have been reclaimed several times over.
       new ConsumerCleanup(
         { broker: streams.broker, logger },

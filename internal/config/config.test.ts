@@ -73,6 +73,7 @@ describe('defaults', () => {
       shutdownTimeoutMs: 30_000,
       retryBaseDelayMs: 1000,
       retryMaxDelayMs: 300_000,
+      maxOutputBytes: 256 * 1024,
     });
     expect(cfg.apiTokens).toEqual([]);
     expect(cfg.runRetentionMs).toBe(7 * 24 * 3600 * 1000);
@@ -296,6 +297,7 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_QUEUE_UNHEALTHY_AGE: { value: '10m', check: (cfg) => expect(cfg.queueHealth.unhealthyAgeMs).toBe(600_000) },
   APP_QUEUE_DEGRADED_BACKLOG: { value: '50', check: (cfg) => expect(cfg.queueHealth.degradedBacklog).toBe(50) },
   APP_QUEUE_UNHEALTHY_BACKLOG: { value: '500', check: (cfg) => expect(cfg.queueHealth.unhealthyBacklog).toBe(500) },
+  APP_MAX_OUTPUT_BYTES: { value: '1MiB', check: (cfg) => expect(cfg.scheduler.maxOutputBytes).toBe(1024 * 1024) },
   APP_WEBHOOK_SECRET: { value: 'hmac-key', check: (cfg) => expect(cfg.webhook.secret).toBe('hmac-key') },
   APP_HTTP_DENY_CIDRS: {
     value: '10.0.0.0/8,192.168.0.0/16',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, addressList, apiTokens, bool, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
+import { address, addressList, apiTokens, bool, byteSize, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
 
 /**
  * Where every setting is declared, once: its field in the file format, its environment variable, and the place
@@ -71,6 +71,11 @@ export const fileSchema = z
         queue_unhealthy_backlog: int(1, 100_000_000).default(10_000),
         /** HMAC key for signing webhook bodies. */
         webhook_secret: optionalString(),
+        /**
+         * Cap on a run's stored output and on each notification body, in bytes of JSON: a larger output is cut there
+         * and flagged `output_truncated`. Default 256KiB.
+         */
+        max_output_bytes: byteSize({ min: 1024, max: 1024 ** 3 }).default(256 * 1024),
         /** Delivery attempts of one webhook notification before it is given up. Default 8. */
         webhook_max_attempts: int(1, 100).default(8),
         /** Delay before the second delivery attempt; it doubles each time, up to 10 min. Default 5s. */
@@ -195,6 +200,7 @@ export const ENV_VARS = {
   APP_QUEUE_UNHEALTHY_AGE: ['app', 'queue_unhealthy_age'],
   APP_QUEUE_DEGRADED_BACKLOG: ['app', 'queue_degraded_backlog'],
   APP_QUEUE_UNHEALTHY_BACKLOG: ['app', 'queue_unhealthy_backlog'],
+  APP_MAX_OUTPUT_BYTES: ['app', 'max_output_bytes'],
   APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
   APP_WEBHOOK_MAX_ATTEMPTS: ['app', 'webhook_max_attempts'],
   APP_WEBHOOK_RETRY_BASE_DELAY: ['app', 'webhook_retry_base_delay'],
@@ -338,6 +344,8 @@ function shapeConfig(file: FileConfig) {
       shutdownTimeoutMs: app.shutdown_timeout,
       retryBaseDelayMs: app.retry_base_delay,
       retryMaxDelayMs: app.retry_max_delay,
+      /** APP_MAX_OUTPUT_BYTES: cap on a run's stored output and on notification bodies (bytes of JSON). */
+      maxOutputBytes: app.max_output_bytes,
     },
     /** Derived from APP_RECOVERY_TIMEOUT: how long a lease, and a publisher's queue mark, last (ms). */
     leases: { leaseMs, queueMarkMs: leaseMs },

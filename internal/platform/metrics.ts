@@ -99,6 +99,21 @@ export class Metrics {
     }
   }
 
+  /**
+   * Gives every labelled counter a sample of 0 for the label values known at start (the registered task types, the
+   * channel kinds), so that `rate()` and absence alerts see a series before its first event.
+   */
+  initKnownLabels(known: { taskTypes: readonly string[]; channelKinds: readonly string[] }): void {
+    const outcomes: RunOutcome[] = ['succeeded', 'failed', 'timed_out', 'lease_lost'];
+    for (const type of known.taskTypes) {
+      this.retries.inc({ type }, 0);
+      for (const outcome of outcomes) this.runs.inc({ type, outcome }, 0);
+    }
+    for (const kind of new Set(['webhook', ...known.channelKinds])) {
+      for (const outcome of ['delivered', 'retry', 'failed']) this.notificationAttempts.inc({ kind, outcome }, 0);
+    }
+  }
+
   /** Sets how the queue gauges are read; without a probe they keep whatever was last set. */
   setQueueProbe(probe: () => Promise<QueueGaugeValues>): void {
     this.queueProbe = probe;

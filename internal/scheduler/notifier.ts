@@ -132,7 +132,7 @@ export class Notifier extends TickingService {
     }
     const now = new Date(this.deps.clock.now());
     const exhausted = gone || notification.attempt >= this.config.maxAttempts;
-    await notificationRecordAttempt(this.deps.store, {
+    const recorded = await notificationRecordAttempt(this.deps.store, {
       notification,
       ok: delivery.ok,
       statusCode: delivery.status_code,
@@ -142,6 +142,11 @@ export class Notifier extends TickingService {
       retryAt: delivery.ok || exhausted ? null : new Date(now.getTime() + backoffDelay(notification.attempt, this.config.retry)),
     });
     const kind = notification.channel?.kind ?? (notification.channelId === null ? 'webhook' : 'deleted');
+    if (!recorded) {
+      // Recorded too late: the lease expired and another process took the notification; its record stands.
+      this.deps.logger.warn({ notificationId: notification.id, attempt: notification.attempt }, 'delivery lease lost before its attempt was recorded');
+      return;
+    }
     this.deps.metrics.notificationAttempts.inc({ kind, outcome: delivery.ok ? 'delivered' : exhausted ? 'failed' : 'retry' });
     if (!delivery.ok) {
       // The sender has scrubbed the channel's secrets from the error; the channel is named by id and kind only.

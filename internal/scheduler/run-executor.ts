@@ -8,12 +8,15 @@ import type { Metrics, RunOutcome } from '../platform/metrics.js';
 import { TimeoutError } from '../platform/timeout.js';
 import {
   type AttemptResult,
+  type CompletionRequest,
   type JsonObject,
   type SlotCompletion,
   type SlotEffects,
   type Store,
   catchUpSlot,
+  isStoreError,
   isStoreOutage,
+  isStoreOutageConfirmed,
   leaseRelease,
   slotPutBack,
   taskMemoryGet,
@@ -34,12 +37,23 @@ export interface RunExecutorDeps {
   hostGate?: HostGate | undefined;
 }
 
-export type RunExecutorConfig = RunRecorderConfig;
+export interface RunExecutorConfig extends RunRecorderConfig {
+  /** Tries of an outcome while the store is out of reach before the lease is given up. Default {@link RECORD_MAX_TRIES}. */
+  maxRecordTries?: number;
+  /** Waits between those tries. Default {@link RECORD_RETRY_BACKOFF}. */
+  recordBackoff?: BackoffPolicy;
+}
 
 /** Waits between tries of a run start the store could not take: 200 ms, doubling, up to 2 s. */
 export const START_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2000, jitter: 'none' };
 /** Waits between tries of an outcome the store could not take: 200 ms, doubling, up to 5 s. */
 export const RECORD_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 5000, jitter: 'none' };
+/**
+ * Tries of an outcome while the store is out of reach (about 35 s with {@link RECORD_RETRY_BACKOFF}) before the run
+ * gives its lease up: it stops being renewed, expires, and recovery takes the slot. A lease is never kept alive
+ * for a record that cannot be written.
+ */
+export const RECORD_MAX_TRIES = 10;
 
 /**
  * Runs one claimed slot: records the attempt's start, runs the handler under the task's timeout, then records the
@@ -52,7 +66,7 @@ export class RunExecutor implements JobRunner {
 
   constructor(
     private readonly deps: RunExecutorDeps,
-    config: RunExecutorConfig,
+    private readonly config: RunExecutorConfig,
   ) {
     this.recorder = new RunRecorder(deps, config);
   }
@@ -153,9 +167,10 @@ export class RunExecutor implements JobRunner {
       this.deps.logger.warn({ taskId: task.id, reason: poolSignal.reason.message }, 'run stopped: lease lost; left for recovery');
       return;
     }
-    const completion = await this.record(job, runId, result, effects, abandoned);
-    if (completion === undefined) return;
-    this.observe(task.type, result, completion);
+    const recorded = await this.record(job, runId, result, effects, abandoned);
+    if (recorded === undefined) return;
+    const { completion } = recorded;
+    this.observe(task.type, recorded.result, completion);
     try {
       await job.onRecorded?.();
     } catch (err) {
@@ -249,33 +264,63 @@ export class RunExecutor implements JobRunner {
     }
   }
 
-  /** Records the outcome, retrying while the store is unreachable; gives up only when the pool abandons the job. */
+  /**
+   * Records the outcome. While the store is out of reach (a ping on another connection fails too) it is tried again
+   * with backoff, up to {@link RECORD_MAX_TRIES}. An outcome the database refuses (an oversized statement, a value
+   * out of range) is recorded instead as a failed attempt saying why, so that the slot moves on like any failure and
+   * its batch-mates are not held up. Gives up, leaving the slot to recovery once its lease expires, when even that
+   * cannot be written, after the bounded tries, or when the pool abandons the job at the shutdown deadline.
+   */
   private async record(
     job: Job,
     runId: number,
     result: AttemptResult,
     effects: SlotEffects | undefined,
     abandoned: AbortSignal,
-  ): Promise<SlotCompletion | undefined> {
-    const backoff = new Backoff(RECORD_RETRY_BACKOFF);
-    for (;;) {
+  ): Promise<{ completion: SlotCompletion; result: AttemptResult } | undefined> {
+    const taskId = job.claim.task.id;
+    const backoff = new Backoff(this.config.recordBackoff ?? RECORD_RETRY_BACKOFF);
+    const maxTries = this.config.maxRecordTries ?? RECORD_MAX_TRIES;
+    let request: CompletionRequest = { claim: job.claim, runId, result, effects };
+    let fellBack = false;
+    let connectionErrors = 0;
+    for (let tries = 1; ; tries += 1) {
       // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
       if (abandoned.aborted) return undefined;
       try {
-        return await this.recorder.complete({ claim: job.claim, runId, result, effects });
+        return { completion: await this.recorder.complete(request), result: request.result };
       } catch (err) {
-        if (!isStoreOutage(err)) {
-          this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');
+        if (await isStoreOutageConfirmed(this.deps.store, err)) {
+          if (tries >= maxTries) {
+            this.deps.logger.error({ err, taskId, tries }, 'store unavailable; giving the lease up, recovery will take the slot');
+            return undefined;
+          }
+          const wait = backoff.next();
+          this.deps.logger.warn({ taskId, retryInMs: wait }, 'store unavailable; retrying record');
+          // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
+          await delay(wait, abandoned);
+          continue;
+        }
+        // The connection dropped but the database answers: once more at once, in case it was a pooled connection
+        // the server had just closed; twice means the statement itself is what the server refuses.
+        if (isStoreError(err, 'unavailable') && connectionErrors < 1) {
+          connectionErrors += 1;
+          continue;
+        }
+        if (fellBack) {
+          this.deps.logger.error({ err, taskId }, 'recording the run failed; left for recovery');
           return undefined;
         }
-        const wait = backoff.next();
-        this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
-        // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
-        await delay(wait, abandoned);
+        fellBack = true;
+        const why = isStoreError(err, 'unavailable')
+          ? `the database dropped the connection of this write while it answers others (a statement over its max_allowed_packet?): ${errorMessage(err, 500)}`
+          : errorMessage(err, 1000);
+        const error = `the outcome could not be recorded: ${why}`;
+        this.deps.logger.error({ err, taskId }, 'the store refused the outcome; recording the attempt as failed');
+        request = { claim: job.claim, runId, result: { ...result, status: 'failed', output: null, error }, effects: undefined };
       }
     }
   }
-
 
   private observe(type: string, result: AttemptResult, completion: SlotCompletion): void {
     const outcome: RunOutcome = completion.kind === 'lease_lost' ? 'lease_lost' : result.status;

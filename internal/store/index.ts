@@ -3,7 +3,8 @@
  * or a transaction) first; driver errors leave as StoreError.
  */
 export { type Db, type DialectName, type OpenStoreOptions, type Store, openStore } from './database.js';
-export { StoreError, type StoreErrorCode, isStoreError, isStoreOutage } from './errors.js';
+export { StoreError, type StoreErrorCode, isStoreError, isStoreOutage, isStoreOutageConfirmed } from './errors.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, capJsonValue, capText } from './output-cap.js';
 export { StoreMigrator, type MigrationStatus, findMigrationsDir } from './migrator.js';
 export { retryOnBusy, withTransaction } from './transaction.js';
 export * from './task-repo.js';

@@ -7,6 +7,7 @@ import { scheduleOf, toDate, toDateOrNull } from './mappers.js';
 import { taskMemoryPut } from './memory-repo.js';
 import { type NotificationDraft, notificationInsert } from './notification-repo.js';
 import type { ClaimedSlot } from './slot-claim.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, capJsonValue, capText } from './output-cap.js';
 import { forwardSlot, slotFloorOf } from './slot-forward.js';
 import { nextSlot } from './slots.js';
 import { caseById } from './sql-case.js';
@@ -67,9 +68,20 @@ export async function slotCompleteMany(
     now: Date;
     /** How long the slot of a failed attempt waits before its next attempt (the scheduler's retry policy). */
     retryDelayMs: (attempt: number) => number;
+    /**
+     * Cap on each run's output as JSON (APP_MAX_OUTPUT_BYTES), and on each notification body; a larger one is
+     * cut and flagged (`output_truncated`, see `capJsonValue`). Default 256 KiB.
+     */
+    maxOutputBytes?: number;
   },
 ): Promise<SlotCompletion[]> {
-  const { items, now } = params;
+  const { now } = params;
+  const maxOutputBytes = params.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  // Bounded before any SQL is built: an output (and an error text) can never make a statement the database refuses.
+  const items = params.items.map((item) => ({
+    ...item,
+    result: { ...item.result, output: capJsonValue(item.result.output, maxOutputBytes), error: capText(item.result.error) },
+  }));
   if (items.length === 0) return [];
   // The default isolation, as for any transaction that locks its rows by primary key. The task rows are locked in
   // id order, and the per-item writes below follow the same order, so that two batches cannot deadlock each other.
@@ -178,7 +190,7 @@ export async function slotCompleteMany(
       const nextRunAt = nexts[i] as Date;
       completions.set(item, deadLetterId === undefined ? { kind: 'succeeded', nextRunAt } : { kind: 'exhausted', nextRunAt, deadLetterId });
     });
-    if (drafts.length > 0) await notificationInsert(trx, { drafts, now });
+    if (drafts.length > 0) await notificationInsert(trx, { drafts, now, maxBodyBytes: maxOutputBytes });
     return items.map((item) => completions.get(item) ?? ({ kind: 'lease_lost' } as const));
   });
 }

@@ -87,6 +87,8 @@ export interface DeadLettersTable {
   error: string | null;
   /** JSON text: the original entry or slot. */
   fields: string;
+  /** `<stream key>/<entry id>` of the stream entry it was made from; unique (migration 007). */
+  entry_key: string | null;
   created_at: Date;
 }
 
@@ -112,6 +114,8 @@ export interface NotificationsTable {
   next_attempt_at: Date;
   /** Set while a process is delivering it; past it, another process may try. */
   lease_until: Date | null;
+  /** The delivery lease's token (migration 007); an attempt is recorded only while it still holds. */
+  lease_token: string | null;
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;

@@ -39,8 +39,10 @@ describe('QueueKeys on a Redis Cluster', () => {
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) {
       const keyArg = call.command === 'XREADGROUP' ? 'KEYS[i]' : call.first;
-      expect(['KEYS[i]', 'key', "'GROUPS'"]).toContain(keyArg);
+      // XINFO GROUPS / XINFO CONSUMERS name their subcommand first; the key follows (checked by the next pattern).
+      expect(['KEYS[i]', 'key', "'GROUPS'", "'CONSUMERS'"]).toContain(keyArg);
     }
+    for (const m of lua.matchAll(/redis\.call\('XINFO',\s*'[A-Z]+',\s*([^,)]+)/g)) expect(m[1]?.trim()).toBe('key');
     expect(lua).not.toMatch(/\.\.\s*':/);
   });
 });

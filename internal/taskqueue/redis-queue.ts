@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TrimOptions } from './stream-admin.js';
 import { RedisStreamBroker } from './broker.js';
 import {
   type RedisClient,
@@ -27,6 +28,8 @@ export interface RedisQueueOptions {
   consumer: string;
   logger: Logger;
   now: () => number;
+  /** How trimming treats other groups and streams no group reads; defaults in stream-admin.ts. */
+  trim?: TrimOptions;
 }
 
 /**
@@ -62,7 +65,7 @@ export class RedisQueue {
     this.tag = keys.tag;
     this.broker = new RedisStreamBroker(
       { commands: this.commands, blocking: this.blocking, keys, logger: options.logger, now: options.now },
-      { group: options.group, consumer: options.consumer },
+      { group: options.group, consumer: options.consumer, ...(options.trim === undefined ? {} : { trim: options.trim }) },
     );
     const commands = this.commands;
     this.hostPermits = new RedisHostPermits({ redis: this.commands, keys });

@@ -12,7 +12,7 @@ export interface ScriptCommands {
   /** read-by-priority.script.ts */
   vigilReadByPriority(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** trim-streams.script.ts */
-  vigilTrimStreams(numKeys: number, ...keys: string[]): Promise<unknown>;
+  vigilTrimStreams(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** host-permit.script.ts */
   vigilHostPermitAcquire(numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** host-permit.script.ts */

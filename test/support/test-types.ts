@@ -88,6 +88,20 @@ export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
     )
     .register(
       defineTaskType({
+        name: 'big_output',
+        // Returns an output of `bytes` characters of `char` (a quote by default: each one is escaped twice on its
+        // way to MySQL, as in a quote-heavy JSON feed), plus small fields; `up` makes it a monitoring result.
+        payloadSchema: z
+          .object({ bytes: z.number().int().min(0), char: z.string().length(1).optional(), up: z.boolean().optional() })
+          .strict(),
+        run: async (payload, ctx) => {
+          note('big_output', ctx);
+          return { status_code: 200, ...(payload.up === undefined ? {} : { up: payload.up }), body: (payload.char ?? '"').repeat(payload.bytes) };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
         name: 'fail',
         payloadSchema: z.object({}).strict(),
         run: async (_payload, ctx) => {

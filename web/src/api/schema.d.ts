@@ -979,6 +979,21 @@ export interface components {
                     idle_ms: number;
                 }[];
                 oldest_pending_age_ms: number | null;
+                /** @description Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries. */
+                foreign_groups: {
+                    name: string;
+                    consumers: number;
+                    pending: number;
+                    lag: number | null;
+                    /** @description Since its most recently active consumer was active; null without consumers. */
+                    idle_ms: number | null;
+                    /** @description False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default). */
+                    holds_trim: boolean;
+                    /** @description The oldest entry it still needs (pending or unread); trimming keeps it and all after it. */
+                    holds_from_id: string;
+                    /** @description Age of that entry, from its id. */
+                    holds_from_age_ms: number;
+                }[];
             }[];
             totals?: {
                 length: number;
