@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
 import { bearerAuth, requireWriteScope } from './middleware/bearer-auth.js';
 import { errorHandler } from './middleware/error-handler.js';
@@ -34,21 +34,6 @@ export const UNLIMITED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/ready
 export const READ_ONLY_POSTS: ReadonlySet<string> = new Set(['/tasks/validate']);
 
 /**
- * Runs the dashboard's router for its own paths only (`/` and `/ui…`), so that API requests skip a router walk
- * that could never match them.
- */
-const DASHBOARD_PREFIX = /^\/ui(?:\/|$)/i;
-
-function onlyDashboardPaths(router: RequestHandler): RequestHandler {
-  return (req, res, next) => {
-    const path = req.path;
-    // Express matches paths case-insensitively, so `/UI/` is the dashboard's too.
-    if (path === '/' || DASHBOARD_PREFIX.test(path)) return router(req, res, next);
-    next();
-  };
-}
-
-/**
  * Builds the HTTP API. Nothing is opened or read here beyond what `deps` carries, so several apps can live in
  * one process (as tests do) and the caller decides when to listen.
  *
@@ -63,7 +48,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.use(requestId());
   app.use(requestLog(deps.logger));
-  app.use(onlyDashboardPaths(dashboardRouter(deps.ui)));
+  app.use(dashboardRouter(deps.ui));
   app.use(bearerAuth({ tokens: deps.apiTokens, openPaths: OPEN_PATHS }));
   app.use(requireWriteScope({ readOnlyPosts: READ_ONLY_POSTS }));
   app.use(dashboardReadOnly({ readOnly: deps.ui?.readOnly ?? false, readOnlyPosts: READ_ONLY_POSTS }));
