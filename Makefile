@@ -8,7 +8,7 @@ INSTALL_STAMP := node_modules/.install-stamp
 LOCKFILE := $(firstword $(wildcard package-lock.json) package.json)
 TEST_SERVICES := scripts/test-services.sh
 
-.PHONY: help install dev stop-dev build run-api run-scheduler migrate lint test soak bench up down clean
+.PHONY: help install dev stop-dev build run-api run-scheduler migrate lint test test-ha soak bench up down clean
 
 help:
 	@echo "make install        install dependencies (npm ci) when node_modules is missing or stale"
@@ -20,6 +20,7 @@ help:
 	@echo "make migrate        apply migrations (MYSQL_DSN, else data/vigil.db)"
 	@echo "make lint           type-check, the layer rules of DESIGN §5 and import cycles (dependency-cruiser), and redocly-lint the OpenAPI document"
 	@echo "make test           lint, then the test suite against MySQL/MariaDB and Redis"
+	@echo "make test-ha        the Redis Cluster and Sentinel tests (burn-down, failover, slot migration) on a local cluster and sentinel set"
 	@echo "make soak           a few minutes of chaos (kills, pauses, cut links, poison) against three schedulers, then every guarantee checked; SOAK_SECONDS sets how long"
 	@echo "make bench          run the benchmark against MySQL/MariaDB and Redis"
 	@echo "make up / down      start / stop the full stack with docker compose"
@@ -55,6 +56,11 @@ lint: install
 test: install
 	npm run lint
 	$(TEST_SERVICES) run -- npx vitest run
+
+# Starts a Redis Cluster (3 masters, 1 replica each) and a Sentinel set from the local redis-server, runs the tests
+# that kill their masters, and tears them down. A few minutes; .ci/run runs it after `make test`.
+test-ha: install
+	$(TEST_SERVICES) ha -- npx vitest run --config vitest.ha.config.ts
 
 soak: install
 	$(TEST_SERVICES) run -- npx vitest run --config vitest.soak.config.ts

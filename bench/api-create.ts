@@ -1,13 +1,16 @@
 /**
  * api-create: `POST /tasks` of the Vigil API (stream mode, APP_RUN_SCHEDULER=false, so only the API is measured)
- * beside a naive express baseline doing the same INSERT and XADD (bench/baseline-server.ts), each in a child
- * process, each with its own database and stream. Load comes from a third process:
- *   (a) autocannon, 50 connections for 10 s, as fast as they go: req/s, p50, p99;
- *   (b) a fixed 1,000 req/s for 10 s over 50 connections: p50, p99, errors. This one comes from
+ * beside a naive express baseline doing the same INSERT and XADD (bench/baseline-server.ts) and a bare express
+ * app that parses the same body and answers 201 with no I/O (bench/bare-server.ts, the framework's own limit),
+ * each in a child process, the first two each with its own database and stream. Load comes from another process:
+ *   (a) autocannon, 50 connections, as fast as they go: req/s, p50, p99;
+ *   (b) a fixed 1,000 req/s over 50 connections, requests evenly spaced: p50, p99, errors.
+ * The servers take turns in short rounds, and the ratios are the medians of the per-round ratios. This one comes from
  *       bench/fixed-rate-load.ts, an open-loop generator, because `autocannon -R` sends each second's quota in a
  *       burst and over-weights slow answers (see that file).
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   type BenchChild,
   type BenchOutcome,
@@ -29,7 +32,8 @@ import {
 } from './support.js';
 
 const CONNECTIONS = 50;
-const FIXED_RATE = 1000;
+/** The open-loop rate of (b); BENCH_API_RATE lowers it on a machine too busy to serve 1,000 req/s at all. */
+const FIXED_RATE = Number(process.env.BENCH_API_RATE) || 1000;
 /** A realistic create: a noop task every 60 s; `[<id>]` is replaced by autocannon with a unique id. */
 const BODY = JSON.stringify({ name: 'bench [<id>]', type: 'noop', payload: {}, schedule: { every: 60 } });
 
@@ -165,20 +169,30 @@ interface Server {
   cleanup(): Promise<void>;
 }
 
-async function startVigil(): Promise<Server> {
-  const db = await createBenchDatabase('api_vigil');
-  const stream = streamName('api');
+/**
+ * A Vigil API: this tree's, or (label `vigil-ref`) the compiled `cmd/api/main.js` under BENCH_API_REF_BUILD, another
+ * build of Vigil (say, of the main branch) measured in the same rounds, so that a change is judged by a ratio taken
+ * side by side rather than by two runs minutes apart.
+ */
+async function startVigil(label = 'vigil'): Promise<Server> {
+  const db = await createBenchDatabase(`api_${label}`);
+  const stream = streamName(`api_${label}`);
   const port = await freePort();
-  const child = spawnEntry('vigil-api', 'cmd/api/main.ts', [], {
-    env: vigilEnv({
+  const refBuild = process.env.BENCH_API_REF_BUILD;
+  const spawnApi = (name: string, env: Record<string, string>, flags: string[]) =>
+    label === 'vigil-ref' && refBuild !== undefined
+      ? spawnNode(name, join(refBuild, 'cmd', 'api', 'main.js'), [], { env, toFile: true, nodeFlags: flags, tsx: false })
+      : spawnEntry(name, 'cmd/api/main.ts', [], { env, toFile: true, nodeFlags: flags });
+  const child = spawnApi(
+    `${label}-api`,
+    vigilEnv({
       dsn: db.dsn,
       stream,
       mode: 'stream',
       extra: { APP_RUN_SCHEDULER: 'false', APP_HTTP_ADDR: `127.0.0.1:${port}` },
     }),
-    toFile: true,
-    nodeFlags: vigilNodeFlags('api-create-vigil'),
-  });
+    vigilNodeFlags(`api-create-${label}`),
+  );
   const url = `http://127.0.0.1:${port}`;
   const cleanup = async () => {
     await child.stop();
@@ -191,7 +205,7 @@ async function startVigil(): Promise<Server> {
     await cleanup();
     throw new Error(`${(err as Error).message}\n${child.tail(15).join('\n')}`);
   }
-  return { label: 'vigil', url: `${url}/tasks`, child, cleanup };
+  return { label, url: `${url}/tasks`, child, cleanup };
 }
 
 async function startBaseline(): Promise<Server> {
@@ -213,67 +227,146 @@ async function startBaseline(): Promise<Server> {
   return { label: 'baseline', url: `http://127.0.0.1:${port}/tasks`, child, cleanup };
 }
 
+async function startBare(): Promise<Server> {
+  const port = await freePort();
+  const child = spawnEntry('bare', 'bench/bare-server.ts', [], { env: { PORT: String(port) } });
+  await child.waitForLine(/^READY/);
+  return { label: 'bare', url: `http://127.0.0.1:${port}/tasks`, child, cleanup: () => child.stop() };
+}
+
+/** Median of the values (the mean of the middle two for an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function spread(values: readonly number[], digits = 2): string {
+  const finite = values.filter(Number.isFinite);
+  return finite.length === 0 ? 'n/a' : `${round(Math.min(...finite), digits)}–${round(Math.max(...finite), digits)}`;
+}
+
+/**
+ * The machine drifts within a minute (and other work shares its two cores), so the servers are measured in short
+ * interleaved rounds: each round runs (a) on every server, then (b) on every server, in an order that rotates from
+ * round to round, and each ratio is taken within a round. The figures are the medians over the rounds.
+ * BENCH_API_ROUNDS overrides the number of rounds, BENCH_API_ROUND_SECONDS the length of each run.
+ */
 export async function runApiCreate(): Promise<BenchOutcome> {
-  const seconds = scaled(10, 2);
+  const rounds = Number(process.env.BENCH_API_ROUNDS) || scaled(7, 3);
+  const seconds = Number(process.env.BENCH_API_ROUND_SECONDS) || scaled(4, 2);
   const warmupSeconds = scaled(3, 1);
   const mysql = await mysqlServerPid();
   const redis = await redisServerPid();
   const servers: Server[] = [];
   try {
+    servers.push(await startBare());
     servers.push(await startBaseline());
     servers.push(await startVigil());
-    const [baseline, vigil] = servers as [Server, Server];
+    if (process.env.BENCH_API_REF_BUILD !== undefined) servers.push(await startVigil('vigil-ref'));
     const pidsOf = (s: Server) => ({ server: s.child.pid, mysql, redis });
-    // Warm both up (JIT, pools, buffer pool) before anything is recorded.
+    // Warm every server up (JIT, pools, buffer pool) before anything is recorded.
     for (const s of servers) await loadMax(s.url, warmupSeconds, pidsOf(s));
+    for (const s of servers) await loadFixed(s.url, warmupSeconds, pidsOf(s));
 
-    const max: Record<string, LoadResult> = {};
-    const fixed: Record<string, LoadResult> = {};
-    for (const s of [baseline, vigil]) {
-      max[s.label] = await loadMax(s.url, seconds, pidsOf(s));
-      process.stderr.write(`api-create: ${s.label} max throughput ${max[s.label]?.requestsPerSecond} req/s\n`);
-    }
-    for (const s of [baseline, vigil]) {
-      fixed[s.label] = await loadFixed(s.url, seconds, pidsOf(s));
-      process.stderr.write(`api-create: ${s.label} at ${FIXED_RATE}/s p99 ${fixed[s.label]?.p99} ms\n`);
-    }
-    for (const s of servers) {
-      if (!s.child.alive()) throw new Error(`${s.label} died during the benchmark:\n${s.child.tail(15).join('\n')}`);
+    const max: Record<string, LoadResult[]> = Object.fromEntries(servers.map((s) => [s.label, []]));
+    const fixed: Record<string, LoadResult[]> = Object.fromEntries(servers.map((s) => [s.label, []]));
+    for (let r = 0; r < rounds; r += 1) {
+      const order = servers.map((_, i) => servers[(i + r) % servers.length] as Server);
+      for (const s of order) max[s.label]?.push(await loadMax(s.url, seconds, pidsOf(s)));
+      for (const s of order) fixed[s.label]?.push(await loadFixed(s.url, seconds, pidsOf(s)));
+      const last = (runs: Record<string, LoadResult[]>, label: string) => runs[label]?.[r] as LoadResult;
+      process.stderr.write(
+        `api-create: round ${r + 1}/${rounds}: req/s bare ${last(max, 'bare').requestsPerSecond} baseline ${last(max, 'baseline').requestsPerSecond} ` +
+          `vigil ${last(max, 'vigil').requestsPerSecond}; p99 at ${FIXED_RATE}/s bare ${last(fixed, 'bare').p99} baseline ${last(fixed, 'baseline').p99} vigil ${last(fixed, 'vigil').p99} ms\n`,
+      );
+      for (const s of servers) {
+        if (!s.child.alive()) throw new Error(`${s.label} died during the benchmark:\n${s.child.tail(15).join('\n')}`);
+      }
     }
 
-    const v = max.vigil as LoadResult;
-    const b = max.baseline as LoadResult;
-    const vf = fixed.vigil as LoadResult;
-    const bf = fixed.baseline as LoadResult;
-    const errorsOf = (r: LoadResult) => r.errors + r.non2xx + r.timeouts;
+    const perRound = (runs: Record<string, LoadResult[]>, a: string, b: string, pick: (x: LoadResult) => number) =>
+      (runs[a] ?? []).map((x, i) => pick(x) / pick((runs[b] ?? [])[i] as LoadResult));
+    const med = (runs: Record<string, LoadResult[]>, label: string, pick: (x: LoadResult) => number | null) =>
+      round(median((runs[label] ?? []).map((x) => pick(x) ?? Number.NaN)), 2);
+    const rps = (x: LoadResult) => x.requestsPerSecond;
+    const p99 = (x: LoadResult) => x.p99;
+    const errorsOf = (x: LoadResult) => x.errors + x.non2xx + x.timeouts;
+    const ratios = {
+      throughputVigilBare: perRound(max, 'vigil', 'bare', rps),
+      throughputVigilBaseline: perRound(max, 'vigil', 'baseline', rps),
+      throughputBaselineBare: perRound(max, 'baseline', 'bare', rps),
+      p99VigilBare: perRound(fixed, 'vigil', 'bare', p99),
+      p99VigilBaseline: perRound(fixed, 'vigil', 'baseline', p99),
+      p99BaselineBare: perRound(fixed, 'baseline', 'bare', p99),
+      ...(max['vigil-ref'] === undefined
+        ? {}
+        : {
+            throughputVigilRef: perRound(max, 'vigil', 'vigil-ref', rps),
+            cpuPerRequestVigilRef: perRound(max, 'vigil', 'vigil-ref', (x) => x.serverCpuMsPerRequest ?? Number.NaN),
+            p99VigilRef: perRound(fixed, 'vigil', 'vigil-ref', p99),
+          }),
+    };
+    const ratioFigure = (metric: string, values: number[], target?: Figure['target']): Figure => ({
+      metric,
+      value: round(median(values), 2),
+      unit: '×',
+      ...(target === undefined ? {} : { target }),
+      note: `median of ${values.length} rounds; per round ${spread(values)}`,
+    });
+    const sumErrors = (label: string) => (fixed[label] ?? []).reduce((a, x) => a + errorsOf(x), 0) + (max[label] ?? []).reduce((a, x) => a + errorsOf(x), 0);
     const figures: Figure[] = [
-      { metric: '(a) throughput, Vigil / baseline', value: round(v.requestsPerSecond / b.requestsPerSecond, 2), unit: '×', target: { op: '>=', value: 1.5 } },
-      { metric: '(a) Vigil throughput', value: v.requestsPerSecond, unit: 'req/s' },
-      { metric: '(a) baseline throughput', value: b.requestsPerSecond, unit: 'req/s' },
-      { metric: '(a) Vigil p50', value: v.p50, unit: 'ms' },
-      { metric: '(a) Vigil p99', value: v.p99, unit: 'ms' },
-      { metric: '(a) baseline p50', value: b.p50, unit: 'ms' },
-      { metric: '(a) baseline p99', value: b.p99, unit: 'ms' },
-      { metric: '(a) Vigil CPU per request', value: v.serverCpuMsPerRequest, unit: 'ms' },
-      { metric: '(a) baseline CPU per request', value: b.serverCpuMsPerRequest, unit: 'ms' },
-      { metric: `(b) Vigil p99 at ${FIXED_RATE} req/s`, value: vf.p99, unit: 'ms', target: { op: '<=', value: 15 } },
-      { metric: `(b) Vigil p50 at ${FIXED_RATE} req/s`, value: vf.p50, unit: 'ms' },
-      { metric: `(b) Vigil errors at ${FIXED_RATE} req/s`, value: errorsOf(vf), unit: '', target: { op: '<=', value: 0 } },
-      { metric: `(b) Vigil CPU per request`, value: vf.serverCpuMsPerRequest, unit: 'ms' },
-      { metric: `(b) baseline p99 at ${FIXED_RATE} req/s`, value: bf.p99, unit: 'ms' },
-      { metric: `(b) baseline p50 at ${FIXED_RATE} req/s`, value: bf.p50, unit: 'ms' },
-      { metric: `(b) baseline errors at ${FIXED_RATE} req/s`, value: errorsOf(bf), unit: '' },
-      { metric: `(b) baseline CPU per request`, value: bf.serverCpuMsPerRequest, unit: 'ms' },
-      { metric: `(b) p99 Vigil / baseline`, value: round(vf.p99 / bf.p99, 2), unit: '×' },
+      ratioFigure('(a) throughput, Vigil / bare express', ratios.throughputVigilBare, { op: '>=', value: 0.7 }),
+      ratioFigure('(a) throughput, Vigil / naive baseline', ratios.throughputVigilBaseline, { op: '>=', value: 1.5 }),
+      ratioFigure('(a) throughput, naive baseline / bare express', ratios.throughputBaselineBare),
+      ratioFigure(`(b) p99 at ${FIXED_RATE} req/s, Vigil / bare express`, ratios.p99VigilBare, { op: '<=', value: 1.5 }),
+      ratioFigure(`(b) p99 at ${FIXED_RATE} req/s, Vigil / naive baseline`, ratios.p99VigilBaseline),
+      ratioFigure(`(b) p99 at ${FIXED_RATE} req/s, naive baseline / bare express`, ratios.p99BaselineBare),
+      { metric: '(a) Vigil throughput (median)', value: med(max, 'vigil', rps), unit: 'req/s' },
+      { metric: '(a) naive baseline throughput (median)', value: med(max, 'baseline', rps), unit: 'req/s' },
+      { metric: '(a) bare express throughput (median)', value: med(max, 'bare', rps), unit: 'req/s' },
+      { metric: '(a) Vigil p99 (median)', value: med(max, 'vigil', p99), unit: 'ms' },
+      { metric: '(a) Vigil CPU per request (median)', value: med(max, 'vigil', (x) => x.serverCpuMsPerRequest), unit: 'ms' },
+      { metric: '(a) naive baseline CPU per request (median)', value: med(max, 'baseline', (x) => x.serverCpuMsPerRequest), unit: 'ms' },
+      { metric: '(a) bare express CPU per request (median)', value: med(max, 'bare', (x) => x.serverCpuMsPerRequest), unit: 'ms' },
+      { metric: `(b) Vigil p99 at ${FIXED_RATE} req/s (median)`, value: med(fixed, 'vigil', p99), unit: 'ms', target: { op: '<=', value: 15 } },
+      { metric: `(b) Vigil p50 at ${FIXED_RATE} req/s (median)`, value: med(fixed, 'vigil', (x) => x.p50), unit: 'ms' },
+      { metric: `(b) naive baseline p99 at ${FIXED_RATE} req/s (median)`, value: med(fixed, 'baseline', p99), unit: 'ms' },
+      { metric: `(b) bare express p99 at ${FIXED_RATE} req/s (median)`, value: med(fixed, 'bare', p99), unit: 'ms' },
+      { metric: `(b) bare express p50 at ${FIXED_RATE} req/s (median)`, value: med(fixed, 'bare', (x) => x.p50), unit: 'ms' },
+      { metric: `(b) Vigil CPU per request (median)`, value: med(fixed, 'vigil', (x) => x.serverCpuMsPerRequest), unit: 'ms' },
+      { metric: `(b) bare express CPU per request (median)`, value: med(fixed, 'bare', (x) => x.serverCpuMsPerRequest), unit: 'ms' },
+      { metric: 'Vigil errors, all runs', value: sumErrors('vigil'), unit: '', target: { op: '<=', value: 0 } },
+      { metric: 'rounds', value: rounds, unit: '' },
     ];
+    if (ratios.throughputVigilRef !== undefined) {
+      figures.push(
+        ratioFigure('(a) throughput, Vigil / reference build', ratios.throughputVigilRef),
+        ratioFigure('(a) CPU per request, Vigil / reference build', ratios.cpuPerRequestVigilRef ?? []),
+        ratioFigure(`(b) p99 at ${FIXED_RATE} req/s, Vigil / reference build`, ratios.p99VigilRef ?? []),
+      );
+    }
+    // A rate above what a server can serve measures its queue, not its latency: say so beside the p99 ratios.
+    const slowest = Math.min(...servers.map((s) => med(max, s.label, rps)));
+    if (slowest < FIXED_RATE * 1.2) {
+      figures.push({
+        metric: `(b) warning: slowest server's median throughput`,
+        value: slowest,
+        unit: 'req/s',
+        note: `below 1.2 × ${FIXED_RATE} req/s: the (b) runs were overloaded and their p99s are queueing time (machine too busy)`,
+      });
+    }
     return {
       figures,
       details: {
         connections: CONNECTIONS,
-        seconds,
+        rounds,
+        secondsPerRun: seconds,
         warmupSeconds,
         fixedRate: FIXED_RATE,
         body: BODY,
+        ratiosPerRound: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, v.map((x) => round(x, 3))])),
         maxThroughput: max,
         fixedRateRuns: fixed,
         note: 'CPU shares are of one core (1 = one core busy); mysql/redis are the shared servers and include other load',

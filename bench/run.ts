@@ -1,9 +1,9 @@
 /**
- * Runs the benchmarks of issue 6 in sequence, or the ones named on the command line:
+ * Runs the benchmarks of issues 6 and 17 in sequence, or the ones named on the command line:
  *
- *   npx tsx bench/run.ts [api-create] [burn-down] [latency] [scale]
+ *   npx tsx bench/run.ts [api-create] [burn-down] [latency] [scale] [checks] [memory]
  *
- * `make bench` runs all four through scripts/test-services.sh, which provides MySQL/MariaDB and Redis. Each
+ * `make bench` runs all six through scripts/test-services.sh, which provides MySQL/MariaDB and Redis. Each
  * benchmark gets fresh databases and stream names, prints a table and writes bench/results/<name>.json.
  *
  * Environment: BENCH_SCALE (multiplies sizes and durations; 0.1 for a quick check), BENCH_PROFILE=1 (--cpu-prof
@@ -15,7 +15,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runApiCreate } from './api-create.js';
 import { runBurnDown } from './burn-down.js';
+import { runChecks } from './checks.js';
 import { runLatency } from './latency.js';
+import { runMemory } from './memory.js';
 import { summariseProfiles } from './profile.js';
 import { runScale } from './scale.js';
 import {
@@ -37,6 +39,8 @@ const BENCHMARKS: Record<string, () => Promise<BenchOutcome>> = {
   'burn-down': runBurnDown,
   latency: runLatency,
   scale: runScale,
+  checks: runChecks,
+  memory: runMemory,
 };
 
 let interrupted = false;

@@ -170,6 +170,8 @@ export interface TaskRowsSpec {
   /** The first slot (next_run_at = run_after) of the i-th task. */
   slotOf: (i: number) => Date;
   type?: string;
+  /** The payload JSON of every task (default `{}`). */
+  payload?: string;
 }
 
 /**
@@ -184,7 +186,7 @@ export async function insertTasks(pool: Pool, spec: TaskRowsSpec): Promise<{ fir
     const rows: unknown[][] = [];
     for (let i = start; i < Math.min(spec.count, start + chunk); i += 1) {
       const slot = spec.slotOf(i);
-      rows.push([`bench ${tag} ${i}`, spec.type ?? 'noop', '{}', spec.every, 3, 30_000, 3, spec.status, slot, slot, 0, now, now]);
+      rows.push([`bench ${tag} ${i}`, spec.type ?? 'noop', spec.payload ?? '{}', spec.every, 3, 30_000, 3, spec.status, slot, slot, 0, now, now]);
     }
     await pool.query(
       `INSERT INTO tasks (name, type, payload, schedule_every, priority, timeout_ms, max_attempts, status, next_run_at,

@@ -3,6 +3,13 @@
 # command against them, and tears down whatever this script started.
 #
 #   scripts/test-services.sh run -- <command...>
+#   scripts/test-services.sh cluster -- <command...>    also a Redis Cluster (3 masters, 1 replica each)
+#   scripts/test-services.sh sentinel -- <command...>   also a Sentinel set (1 master, 1 replica, 3 sentinels)
+#   scripts/test-services.sh ha -- <command...>         both
+#
+# The Cluster and the Sentinel set are always started from the local redis-server (and
+# redis-cli) binaries, on free ports, in a temp dir, and torn down afterwards, including any
+# node a test restarted (found by the pidfile in its directory).
 #
 # Exported to the command:
 #   VIGIL_TEST_MYSQL_DSN         admin DSN without a database, e.g. mysql://root@127.0.0.1:3306
@@ -10,6 +17,12 @@
 #   VIGIL_TEST_REDIS_ADDR        host:port of Redis
 #   VIGIL_TEST_REDIS_SERVER_BIN  a local redis-server binary, for tests that start a throwaway
 #                                Redis of their own (outage tests); empty when there is none
+# and with cluster / sentinel / ha:
+#   VIGIL_TEST_REDIS_CLUSTER_NODES   every node of the Cluster, host:port,host:port,...
+#   VIGIL_TEST_REDIS_SENTINELS       the three sentinels, host:port,...
+#   VIGIL_TEST_REDIS_SENTINEL_MASTER the master's name the sentinels watch
+#   Each node's directory holds its redis.conf and redis.pid: a test that kills a node can start
+#   it again with `redis-server <dir>/redis.conf` (CONFIG GET dir tells the directory).
 #
 # Each service is resolved on its own, first match wins:
 #   a. the caller already set VIGIL_TEST_MYSQL_DSN / VIGIL_TEST_REDIS_ADDR (must be reachable);
@@ -33,6 +46,8 @@ STOP_TIMEOUT_S=30
 EXTRA_BIN_DIRS=(/usr/sbin /usr/local/sbin /usr/local/bin /usr/local/mysql/bin /usr/bin)
 
 TMP_DIR=""
+REDIS_CLI_BIN=""
+NODE_PORT=""
 STARTED_PIDS=()
 COMPOSE_PROJECT=""
 CHILD_PID=""
@@ -48,11 +63,14 @@ die() {
 
 usage() {
   cat >&2 <<'EOF'
-usage: scripts/test-services.sh run -- <command...>
+usage: scripts/test-services.sh run|cluster|sentinel|ha -- <command...>
 
 Makes MySQL/MariaDB and Redis reachable, exports VIGIL_TEST_MYSQL_DSN,
 VIGIL_TEST_REDIS_ADDR and VIGIL_TEST_REDIS_SERVER_BIN, runs the command and
-cleans up what it started.
+cleans up what it started. `cluster` also starts a Redis Cluster of three masters
+with one replica each (VIGIL_TEST_REDIS_CLUSTER_NODES), `sentinel` a master, a
+replica and three sentinels (VIGIL_TEST_REDIS_SENTINELS, VIGIL_TEST_REDIS_SENTINEL_MASTER),
+`ha` both, from the local redis-server and redis-cli.
 
 Environment:
   VIGIL_TEST_MYSQL_DSN, VIGIL_TEST_REDIS_ADDR  use these servers as they are
@@ -86,13 +104,40 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# stop_pid_foreign PID NAME : like stop_pid, for a process that is not our child (no wait).
+# shellcheck disable=SC2317
+stop_pid_foreign() {
+  local pid="$1" name="$2" waited=0
+  kill -0 "$pid" 2>/dev/null || return 0
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -n "$CLEANUP_HURRY" ]] || ((waited >= STOP_TIMEOUT_S * 10)); then
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
 # shellcheck disable=SC2317
 cleanup() {
   local rc=$? i
   trap - EXIT
   # Finish cleaning up even if another signal arrives; a second one only hurries the servers.
   trap 'CLEANUP_HURRY=1' INT TERM
-  local entry
+  local entry pidfile pid
+  # Nodes a test killed and started again have a pid this script did not see; their pidfile has it.
+  if [[ -n "$TMP_DIR" && -d "$TMP_DIR" ]]; then
+    for pidfile in "$TMP_DIR"/cluster/*/redis.pid "$TMP_DIR"/sentinel/*/redis.pid; do
+      [[ -f "$pidfile" ]] || continue
+      pid="$(cat "$pidfile" 2>/dev/null || true)"
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      [[ " ${STARTED_PIDS[*]} " == *" $pid:"* ]] && continue
+      stop_pid_foreign "$pid" "redis node restarted by a test"
+    done
+  fi
   # Stop in reverse start order.
   for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do
     entry="${STARTED_PIDS[$i]}"
@@ -376,7 +421,141 @@ start_local_redis() {
 }
 
 # ---------------------------------------------------------------------------
+# Redis Cluster and Sentinel (always local binaries: the tests kill and restart their nodes)
+
+# redis_cli ARGS... : the local redis-cli.
+redis_cli() {
+  "$REDIS_CLI_BIN" "$@"
+}
+
+# start_redis_node KIND NAME EXTRA_CONF : starts one redis-server from $TMP_DIR/KIND/<port>/redis.conf;
+# sets NODE_PORT (not printed: a subshell would lose the pid recorded in STARTED_PIDS).
+start_redis_node() {
+  local kind="$1" name="$2" extra="$3" bin port dir pid
+  bin="$(find_bin redis-server)"
+  port="$(free_port)"
+  dir="$TMP_DIR/$kind/$port"
+  mkdir -p "$dir"
+  cat >"$dir/redis.conf" <<CONF
+port $port
+bind 127.0.0.1
+daemonize no
+dir $dir
+pidfile $dir/redis.pid
+logfile $dir/server.log
+save ""
+appendonly no
+$extra
+CONF
+  local args=("$dir/redis.conf")
+  [[ "$kind" == sentinel && "$name" == sentinel* ]] && args+=(--sentinel)
+  "$bin" "${args[@]}" >>"$dir/stdout.log" 2>&1 &
+  pid=$!
+  STARTED_PIDS+=("$pid:$name")
+  wait_ready "$name" "$pid" "$dir/server.log" redis_check "127.0.0.1:$port" quiet || return 1
+  NODE_PORT="$port"
+}
+
+# The Cluster: six nodes, then `redis-cli --cluster create` with one replica per master. Node timeouts
+# are short so that a failover takes seconds, as the failover tests need.
+start_redis_cluster() {
+  local ports=() port i nodes=()
+  ensure_tmp_dir
+  for i in 1 2 3 4 5 6; do
+    start_redis_node cluster "redis-cluster-node-$i" "cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout 1000
+cluster-replica-validity-factor 0
+cluster-require-full-coverage no
+cluster-allow-reads-when-down no" || return 1
+    port="$NODE_PORT"
+    ports+=("$port")
+    nodes+=("127.0.0.1:$port")
+  done
+  log "creating a Redis Cluster of 3 masters with 1 replica each on ${nodes[*]}"
+  if ! redis_cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$TMP_DIR/cluster/create.log" 2>&1; then
+    log "redis-cli --cluster create failed:"
+    tail -n 30 "$TMP_DIR/cluster/create.log" >&2 || true
+    return 1
+  fi
+  # Ready when every node says the cluster is ok and every replica has synced with its master.
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until cluster_ready "${ports[@]}"; do
+    ((SECONDS < deadline)) || { log "the Redis Cluster did not become ready in ${READY_TIMEOUT_S}s"; return 1; }
+    sleep 0.5
+  done
+  VIGIL_TEST_REDIS_CLUSTER_NODES="$(IFS=,; echo "${nodes[*]}")"
+  log "Redis Cluster ready: $VIGIL_TEST_REDIS_CLUSTER_NODES"
+}
+
+cluster_ready() {
+  local port info
+  for port in "$@"; do
+    redis_cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    info="$(redis_cli -p "$port" info replication 2>/dev/null)"
+    if grep -q '^role:slave' <<<"$info"; then
+      grep -q '^master_link_status:up' <<<"$info" || return 1
+    fi
+  done
+  redis_cli --cluster check "127.0.0.1:$1" >/dev/null 2>&1
+}
+
+# Sentinel: a master, a replica of it, and three sentinels watching it with a quorum of two. Short
+# timeouts so that a failover takes seconds.
+start_redis_sentinel() {
+  local master replica i sentinels=() name=vigil-test
+  ensure_tmp_dir
+  start_redis_node sentinel redis-sentinel-master "" || return 1
+  master="$NODE_PORT"
+  start_redis_node sentinel redis-sentinel-replica "replicaof 127.0.0.1 $master" || return 1
+  replica="$NODE_PORT"
+  for i in 1 2 3; do
+    start_redis_node sentinel "sentinel-$i" "sentinel monitor $name 127.0.0.1 $master 2
+sentinel down-after-milliseconds $name 1000
+sentinel failover-timeout $name 5000
+sentinel parallel-syncs $name 1" || return 1
+    sentinels+=("127.0.0.1:$NODE_PORT")
+  done
+  local deadline=$((SECONDS + READY_TIMEOUT_S)) s
+  # Ready when the replica has synced and every sentinel knows the replica and the other sentinels.
+  until redis_cli -p "$replica" info replication 2>/dev/null | grep -q '^master_link_status:up' && sentinels_ready "$name" "${sentinels[@]}"; do
+    ((SECONDS < deadline)) || { log "the Sentinel set did not become ready in ${READY_TIMEOUT_S}s"; return 1; }
+    sleep 0.5
+  done
+  VIGIL_TEST_REDIS_SENTINELS="$(IFS=,; echo "${sentinels[*]}")"
+  VIGIL_TEST_REDIS_SENTINEL_MASTER="$name"
+  log "Sentinel set ready: master 127.0.0.1:$master, replica 127.0.0.1:$replica, sentinels $VIGIL_TEST_REDIS_SENTINELS"
+}
+
+sentinels_ready() {
+  local name="$1" s info
+  shift
+  for s in "$@"; do
+    info="$(redis_cli -p "${s##*:}" sentinel master "$name" 2>/dev/null | tr '\n' ' ')"
+    [[ "$info" =~ num-slaves\ 1\  && "$info" =~ num-other-sentinels\ 2\  ]] || return 1
+  done
+}
+
+# ---------------------------------------------------------------------------
 # docker compose
+
+# Debian's faketime runs a child process under a shifted clock (test/clock-skew.test.ts). Installed when missing and
+# this script may use apt-get (root, or sudo without a password); otherwise the test says loudly that it skips.
+ensure_faketime() {
+  local lib
+  for lib in /usr/lib/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1; do
+    [[ -e "$lib" ]] && return 0
+  done
+  command -v apt-get >/dev/null 2>&1 || {
+    log "faketime: not installed and no apt-get; the clock skew test will skip"
+    return 0
+  }
+  local sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo -n)
+  log "faketime: installing (apt-get install faketime)"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends faketime >/dev/null 2>&1 ||
+    log "faketime: could not install it; the clock skew test will skip (apt-get install faketime)"
+}
 
 docker_usable() {
   command -v docker >/dev/null 2>&1 &&
@@ -467,10 +646,14 @@ resolve_redis() {
 }
 
 main() {
-  if [[ "${1:-}" != run ]]; then
-    usage
-    exit 2
-  fi
+  local mode="${1:-}"
+  case "$mode" in
+    run | cluster | sentinel | ha) ;;
+    *)
+      usage
+      exit 2
+      ;;
+  esac
   shift
   [[ "${1:-}" == -- ]] && shift
   if (($# == 0)); then
@@ -510,6 +693,20 @@ main() {
     VIGIL_TEST_REDIS_SERVER_BIN="$(find_bin redis-server || true)"
   fi
   export VIGIL_TEST_MYSQL_DSN VIGIL_TEST_REDIS_ADDR VIGIL_TEST_REDIS_SERVER_BIN
+  ensure_faketime
+
+  if [[ "$mode" != run ]]; then
+    find_bin redis-server >/dev/null || die 2 "a Redis Cluster or Sentinel set needs a local redis-server (apt-get install redis-server)"
+    REDIS_CLI_BIN="$(find_bin redis-cli)" || die 2 "a Redis Cluster or Sentinel set needs a local redis-cli (apt-get install redis-tools)"
+    if [[ "$mode" == cluster || "$mode" == ha ]]; then
+      start_redis_cluster || die 2 "could not start a local Redis Cluster (see above)"
+      export VIGIL_TEST_REDIS_CLUSTER_NODES
+    fi
+    if [[ "$mode" == sentinel || "$mode" == ha ]]; then
+      start_redis_sentinel || die 2 "could not start a local Redis Sentinel set (see above)"
+      export VIGIL_TEST_REDIS_SENTINELS VIGIL_TEST_REDIS_SENTINEL_MASTER
+    fi
+  fi
 
   log "VIGIL_TEST_MYSQL_DSN=$(redact_dsn "$VIGIL_TEST_MYSQL_DSN")"
   log "VIGIL_TEST_REDIS_ADDR=$VIGIL_TEST_REDIS_ADDR"

@@ -244,6 +244,10 @@ describe('/info, read-only mode and the dashboard files', () => {
     expect((await request(app).get('/ui/assets/missing-1.js')).status).toBe(404);
     // The API itself still wants the token.
     expect((await request(app).get('/tasks')).status).toBe(401);
+    // The dashboard's router runs for its own paths only, matched as express matches them (case-insensitively), and
+    // a path that merely starts with the letters is the API's.
+    expect((await request(app).get('/UI/tasks/12')).text).toContain('<div id="root">');
+    expect((await request(app).get('/uix')).status).toBe(401);
   });
 
   it('explains how to build the dashboard when it was not built, instead of failing', async () => {

@@ -280,7 +280,7 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
 
     const refused: [string, unknown, string][] = [
       ['an unknown field', validTask({ colour: 'red' }), 'colour'],
-      ['an unknown schedule field', validTask({ schedule: { every: 5, jitter: 1 } }), 'schedule.jitter'],
+      ['an unknown schedule field', validTask({ schedule: { every: 5, offset: 1 } }), 'schedule.offset'],
       ['an unknown notify field', validTask({ notify: { webhook_url: 'https://x.example', on: ['up'], x: 1 } }), 'notify.x'],
       ['every = 0', validTask({ schedule: { every: 0 } }), 'schedule.every'],
       ['every above a year', validTask({ schedule: { every: 31_536_001 } }), 'schedule.every'],

@@ -64,12 +64,13 @@ describe('operations endpoints', () => {
     expect(after.has('vigil_queue_length')).toBe(true);
     expect(after.get('vigil_run_duration_seconds_count{type="count"}')).toBeGreaterThanOrEqual(1);
     expect(after.get('vigil_schedule_lateness_seconds_count')).toBeGreaterThanOrEqual(1);
-    // Bounded cardinality: labels come from fixed sets (types, outcomes, modes, buckets), never task ids.
+    // Bounded cardinality: labels come from fixed sets (types, outcomes, modes, buckets, channel kinds), never task
+    // ids. Channel kinds show from the start: labelled counters begin at zero for every known value.
     const labelNames = new Set([...after.keys()].flatMap((k) => [...k.matchAll(/([a-z_]+)="/g)].map((m) => m[1])));
     const vigilLabels = new Set(
       [...after.keys()].filter((k) => k.startsWith('vigil_')).flatMap((k) => [...k.matchAll(/([a-z_]+)="/g)].map((m) => m[1])),
     );
-    expect([...vigilLabels].sort()).toEqual(['le', 'mode', 'outcome', 'type']);
+    expect([...vigilLabels].sort()).toEqual(['kind', 'le', 'mode', 'outcome', 'type']);
     expect(labelNames.has('task_id')).toBe(false);
   });
 

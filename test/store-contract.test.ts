@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
   findMigrationsDir,
   firstSlotAfter,
   isStoreError,
+  leaseRelease,
   nextSlot,
   openStore,
   runListBySlot,
@@ -25,6 +27,7 @@ import {
   runStartMany,
   slotClaimDue,
   slotCompleteMany,
+  slotRunNow,
   taskDelete,
   taskGetById,
   taskGetByIdempotencyKey,
@@ -743,6 +746,139 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       // The lease was taken over: neither the run nor the task shows this process's outcome.
       expect(await task(lost)).toMatchObject({ leaseToken: 'someone-else', lastStatus: null });
       expect(await run(lost)).toMatchObject({ status: 'running', finishedAt: null });
+    });
+  });
+
+  describe('slots only move forward; each attempt starts once; a finished run is never written again (G3)', () => {
+    const retryDelayMs = () => 500;
+    const worker = 'host:1:forward';
+
+    async function claimOne(type: string, now: Date, leaseMs = 60_000) {
+      const [claim] = await slotClaimDue(store, { workerId: worker, leaseToken: randomUUID(), leaseMs, now, typePatterns: [type], limit: 1, channel: 'poll' });
+      return claim;
+    }
+
+    async function runOne(type: string, now: Date) {
+      const claim = await claimOne(type, now);
+      if (claim === undefined) throw new Error('nothing to claim');
+      const started = await runStartMany(store, { claims: [claim], workerId: worker, now: at(100, now) });
+      const runId = started.get(claim);
+      if (runId === undefined) throw new Error('not started');
+      const result = { status: 'succeeded' as const, output: { n: runId }, error: null, startedAt: at(100, now), durationMs: 5 };
+      const [completion] = await slotCompleteMany(store, { now: at(200, now), retryDelayMs, items: [{ claim, runId, result }] });
+      return { claim, runId, completion };
+    }
+
+    async function runRow(id: number) {
+      return store.db.selectFrom('task_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    }
+
+    it('"run now" recorded while the slot ran, by a clock behind the one that claimed it, runs after that slot', async () => {
+      const type = `fwd_manual_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const claim = await claimOne(type, at(1000));
+      if (claim === undefined) throw new Error('nothing to claim');
+      const started = await runStartMany(store, { claims: [claim], workerId: worker, now: at(1100) });
+      const runId = started.get(claim) as number;
+      // The API's clock is 1.5 s behind: its "now" lies before the slot that is running.
+      await slotRunNow(store, { id: task.id, now: at(-500), queuedUntil: null });
+      const result = { status: 'succeeded' as const, output: null, error: null, startedAt: at(1100), durationMs: 5 };
+      const [completion] = await slotCompleteMany(store, { now: at(2000), retryDelayMs, items: [{ claim, runId, result }] });
+      expect(completion).toEqual({ kind: 'succeeded', nextRunAt: at(1) });
+      const after = await taskGetById(store, task.id);
+      expect(after?.nextRunAt.getTime()).toBeGreaterThan(T0.getTime());
+      expect(after?.pendingSource).toBe('manual');
+      // The manual slot runs as a slot of its own, and the first run keeps its outcome.
+      const second = await runOne(type, at(3000));
+      expect(second.claim.slot).toEqual(at(1));
+      expect(second.runId).not.toBe(runId);
+      expect((await runRow(runId)).status).toBe('succeeded');
+      expect((await runListByTask(store, { taskId: task.id, limit: 10 })).items).toHaveLength(2);
+    });
+
+    it('"run now" on a free task never brings back a slot that already ran, and its run is not written again', async () => {
+      const type = `fwd_free_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const first = await runOne(type, at(1000));
+      const before = await runRow(first.runId);
+      // Asked with a "now" equal to the slot that ran (a clock behind): the new slot comes after it.
+      const queued = await slotRunNow(store, { id: task.id, now: T0, queuedUntil: null });
+      expect(queued?.nextRunAt.getTime()).toBeGreaterThan(T0.getTime());
+      const second = await runOne(type, at(2000));
+      expect(second.completion?.kind).toBe('succeeded');
+      expect(second.runId).not.toBe(first.runId);
+      expect(await runRow(first.runId)).toEqual(before);
+      const keys = (await runListByTask(store, { taskId: task.id, limit: 10 })).items.map((r) => `${r.slot.toISOString()}/${r.attempt}`);
+      expect(new Set(keys).size).toBe(2);
+    });
+
+    it('a new schedule never brings back a slot that already ran', async () => {
+      const type = `fwd_patch_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      await runOne(type, at(1000));
+      // The first slot after "now" of a clock 2 s behind the one that ran the slot.
+      const updated = await taskUpdate(store, { id: task.id, changes: { schedule: { every: 1 } }, nextRunAt: at(-1000), now: at(-2000) });
+      expect(updated?.nextRunAt.getTime()).toBeGreaterThan(T0.getTime());
+      expect(updated?.runAfter.getTime()).toBeGreaterThan(T0.getTime());
+    });
+
+    it('an attempt whose slot was forced back (a writer without the guard) is not started again, nor its run overwritten', async () => {
+      const type = `fwd_forced_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const first = await runOne(type, at(1000));
+      const before = await runRow(first.runId);
+      await store.db.updateTable('tasks').set({ next_run_at: T0, run_after: T0, attempts: 0 }).where('id', '=', task.id).execute();
+      const claim = await claimOne(type, at(2000));
+      if (claim === undefined) throw new Error('nothing to claim');
+      expect([claim.slot, claim.attempt]).toEqual([T0, 1]);
+      expect((await runStartMany(store, { claims: [claim], workerId: worker, now: at(2100) })).size).toBe(0);
+      // Even handed the finished run's id under a live lease, a completion writes nothing.
+      const result = { status: 'failed' as const, output: null, error: 'late', startedAt: at(2100), durationMs: 1 };
+      const [completion] = await slotCompleteMany(store, { now: at(2200), retryDelayMs, items: [{ claim, runId: first.runId, result }] });
+      expect(completion).toEqual({ kind: 'lease_lost' });
+      expect(await runRow(first.runId)).toEqual(before);
+    });
+
+    it('refuses a start whose lease has expired, even before recovery ran, and leaves the slot to recovery', async () => {
+      const type = `fwd_expired_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const claim = await claimOne(type, at(1000), 1000);
+      if (claim === undefined) throw new Error('nothing to claim');
+      expect(claim.leaseExpiresAt).toEqual(at(2000));
+      expect((await runStartMany(store, { claims: [claim], workerId: worker, now: at(2000) })).size).toBe(0);
+      expect((await runListByTask(store, { taskId: task.id, limit: 10 })).items).toHaveLength(0);
+      // Given back (it never started): due again, attempt unused.
+      await leaseRelease(store, { claims: [claim] });
+      expect(await taskGetById(store, task.id)).toMatchObject({ leaseToken: null, attempts: 0, nextRunAt: T0 });
+    });
+
+    it('never gives back a lease whose attempt started: that is recovery’s', async () => {
+      const type = `fwd_release_started_${dialect}`;
+      const task = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const claim = await claimOne(type, at(1000));
+      if (claim === undefined) throw new Error('nothing to claim');
+      expect((await runStartMany(store, { claims: [claim], workerId: worker, now: at(1100) })).size).toBe(1);
+      await leaseRelease(store, { claims: [claim] });
+      expect(await taskGetById(store, task.id)).toMatchObject({ leaseToken: claim.leaseToken, attempts: 1 });
+    });
+
+    it('starts nothing of a task paused or deleted after its claim, and the paused one keeps its slot for later', async () => {
+      const type = `fwd_paused_${dialect}`;
+      const paused = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const deleted = await taskInsert(store, taskParams({ type, nextRunAt: T0 }));
+      const claims = await slotClaimDue(store, { workerId: worker, leaseToken: `${type}-lease`, leaseMs: 60_000, now: at(1000), typePatterns: [type], limit: 10, channel: 'poll' });
+      expect(claims).toHaveLength(2);
+      await taskUpdate(store, { id: paused.id, changes: { status: 'paused' }, now: at(1050) });
+      await taskDelete(store, deleted.id);
+      expect((await runStartMany(store, { claims, workerId: worker, now: at(1100) })).size).toBe(0);
+      expect((await runListByTask(store, { taskId: paused.id, limit: 10 })).items).toHaveLength(0);
+      await leaseRelease(store, { claims });
+      expect(await taskGetById(store, paused.id)).toMatchObject({ status: 'paused', leaseToken: null, attempts: 0, nextRunAt: T0 });
+      // Resumed, the same slot runs (once).
+      await taskUpdate(store, { id: paused.id, changes: { status: 'running' }, now: at(1200) });
+      const again = await runOne(type, at(1300));
+      expect(again.claim.slot).toEqual(T0);
+      expect(again.completion?.kind).toBe('succeeded');
     });
   });
 

@@ -388,6 +388,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Slots missed while no scheduler ran (or while a run overran): `collapse` (default) runs one for all of them, `skip` drops them and runs the next future slot, `{"window": "1h"}` runs each missed slot within the window once, oldest first.
+         * @example skip
+         * @example {
+         *       "window": "1h"
+         *     }
+         */
+        CatchUp: ("collapse" | "skip") | {
+            window: string;
+        };
         Channel: {
             /** @description The kind’s config, secrets masked (`****`, or a URL’s scheme and host then `/…/****`). */
             config: {
@@ -485,11 +495,17 @@ export interface components {
         };
         /** @description Run on a cron line, read in a time zone. */
         CronSchedule: {
+            catch_up?: components["schemas"]["CatchUp"];
             /**
              * @description Five fields, or six with seconds first.
              * @example *\/5 * * * *
              */
             cron: string;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
             /**
              * @description IANA time zone the cron line is read in. Default UTC.
              * @example Asia/Tokyo
@@ -580,7 +596,13 @@ export interface components {
         };
         /** @description Run every N seconds. */
         EverySchedule: {
+            catch_up?: components["schemas"]["CatchUp"];
             every: number;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
         };
         /** @description Liveness plus dependency state; 200 even when degraded. */
         Health: {
@@ -588,9 +610,18 @@ export interface components {
             mode: "redis_streams" | "db_polling";
             reasons: string[];
             redis: {
+                /** @description Where Redis is configured (address, seed nodes, or master@sentinels); never credentials. */
+                addr?: string;
                 configured: boolean;
                 error?: string;
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node?: string | null;
                 ok: boolean;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology?: "standalone" | "cluster" | "sentinel";
             } & {
                 [key: string]: unknown;
             };
@@ -777,6 +808,16 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
+            /** @description This task's own politeness limits for its host, instead of APP_HOST_CONCURRENCY and APP_HOST_RATE; each run checks the limits of its own task against the requests every process has in flight to the host. */
+            host_limit?: {
+                /** @description Requests in flight at once to this task's host, across every process, instead of APP_HOST_CONCURRENCY. */
+                concurrency?: number;
+                /**
+                 * @description Requests started per second, minute or hour to this task's host, across every process, instead of APP_HOST_RATE.
+                 * @example 1/s
+                 */
+                rate?: string;
+            };
             /** @description New-item detection: a JSON array, HTML items by CSS selector, or an RSS, Atom or JSON feed. */
             items?: {
                 /** @constant */
@@ -918,12 +959,39 @@ export interface components {
                 running: number;
             };
             reasons: string[];
+            /** @description Which Redis serves the queue; absent when no Redis is configured. */
+            redis?: {
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node: string | null;
+                /** @description Whether that node serves the queue now. */
+                ok: boolean;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology: "standalone" | "cluster" | "sentinel";
+            };
             /** @enum {string} */
             status: "healthy" | "degraded" | "unhealthy";
             /** @description Per priority stream; absent when polling. */
             streams?: {
                 consumers: {
                     idle_ms: number;
+                    name: string;
+                    pending: number;
+                }[];
+                /** @description Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries. */
+                foreign_groups: {
+                    consumers: number;
+                    /** @description Age of that entry, from its id. */
+                    holds_from_age_ms: number;
+                    /** @description The oldest entry it still needs (pending or unread); trimming keeps it and all after it. */
+                    holds_from_id: string;
+                    /** @description False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default). */
+                    holds_trim: boolean;
+                    /** @description Since its most recently active consumer was active; null without consumers. */
+                    idle_ms: number | null;
+                    lag: number | null;
                     name: string;
                     pending: number;
                 }[];

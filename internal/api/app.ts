@@ -56,11 +56,13 @@ export function createApiApp(deps: ApiDeps): Express {
     app.use(rateLimit({ limiter: deps.rateLimiter, exemptPaths: UNLIMITED_PATHS, logger: deps.logger }));
   }
   app.use(jsonBody({ limitBytes: BODY_LIMIT_BYTES }));
+  // The routers' paths do not overlap, so their order only decides how many a request walks through before its
+  // own: `/tasks` (the busy one, `POST /tasks` above all) comes first.
+  app.use(tasksRouter(deps));
   app.use(healthRouter(deps));
   app.use(infoRouter(deps));
   app.use(metricsRouter(deps));
   app.use(openApiRouter(deps));
-  app.use(tasksRouter(deps));
   app.use(runStatsRouter(deps));
   app.use(opsRouter(deps));
   app.use(deadLettersRouter(deps));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNEL_KINDS, CHANNEL_KIND_NAMES } from '../notify/index.js';
-import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema } from './schemas.js';
+import { isoTimeSchema, listJsonSchema, listQuerySchema } from './schemas.js';
 
 /**
  * Wire format of `/channels`, as zod schemas that validate requests and generate their part of `/openapi.json`.
@@ -44,9 +44,7 @@ export const channelPatchBodySchema = z
 
 export type ChannelPatchBody = z.output<typeof channelPatchBodySchema>;
 
-export const channelListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), kind: channelKindSchema.optional() })
-  .meta({ id: 'ChannelListQuery' });
+export const channelListQuerySchema = listQuerySchema({ kind: channelKindSchema.optional() }, 'ChannelListQuery');
 
 export const channelJsonSchema = z
   .strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cursorSchema, isoTimeSchema, limitSchema, listJsonSchema } from './schemas.js';
+import { isoTimeSchema, listJsonSchema, listQuerySchema, redisTopologyJsonSchema } from './schemas.js';
 
 /**
  * Wire format of the operations endpoints (`/stats`, `/queue`, dead letters), as zod schemas that also generate
@@ -32,6 +32,25 @@ const streamJsonSchema = z.strictObject({
   lag: z.int().nonnegative().nullable(),
   consumers: z.array(z.strictObject({ name: z.string(), pending: z.int().nonnegative(), idle_ms: z.int().nonnegative() })),
   oldest_pending_age_ms: z.int().nonnegative().nullable(),
+  foreign_groups: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        consumers: z.int().nonnegative(),
+        pending: z.int().nonnegative(),
+        lag: z.int().nonnegative().nullable(),
+        idle_ms: z.int().nonnegative().nullable().meta({ description: 'Since its most recently active consumer was active; null without consumers.' }),
+        holds_trim: z.boolean().meta({
+          description: 'False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default).',
+        }),
+        holds_from_id: z.string().meta({ description: 'The oldest entry it still needs (pending or unread); trimming keeps it and all after it.' }),
+        holds_from_age_ms: z.int().nonnegative().meta({ description: 'Age of that entry, from its id.' }),
+      }),
+    )
+    .meta({
+      description:
+        'Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries.',
+    }),
 });
 
 export const queueJsonSchema = z
@@ -54,6 +73,10 @@ export const queueJsonSchema = z
       oldest_due_age_ms: z.int().nonnegative().nullable(),
     }),
     dead_letters: z.int().nonnegative(),
+    redis: redisTopologyJsonSchema
+      .extend({ ok: z.boolean().meta({ description: 'Whether that node serves the queue now.' }) })
+      .optional()
+      .meta({ description: 'Which Redis serves the queue; absent when no Redis is configured.' }),
   })
   .meta({ id: 'Queue', description: 'Stream health in stream mode; the due-row view in polling mode.' });
 export type QueueJson = z.output<typeof queueJsonSchema>;
@@ -81,9 +104,7 @@ export type DeadLetterJson = z.output<typeof deadLetterJsonSchema>;
 
 export const deadLetterListJsonSchema = listJsonSchema(deadLetterJsonSchema, 'DeadLetterList');
 
-export const deadLetterListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), reason: deadLetterReasonSchema.optional() })
-  .meta({ id: 'DeadLetterListQuery' });
+export const deadLetterListQuerySchema = listQuerySchema({ reason: deadLetterReasonSchema.optional() }, 'DeadLetterListQuery');
 
 export const notificationJsonSchema = z
   .strictObject({

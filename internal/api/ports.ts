@@ -32,6 +32,8 @@ export interface QueueReport {
   totals?: { length: number; pending: number; lag: number; oldestPendingAgeMs: number | null };
   polling: { due: number; running: number; oldestDueAgeMs: number | null };
   deadLetters: number;
+  /** Which Redis topology serves the queue, and the node serving it now; absent without Redis. */
+  redis?: { topology: 'standalone' | 'cluster' | 'sentinel'; node: string | null; ok: boolean };
 }
 
 /** Answers `/queue`. */

@@ -42,12 +42,58 @@ export const payloadSchema = z
   .record(z.string(), z.unknown())
   .meta({ description: "The handler's input; checked against the type's payload schema." });
 
+/** Longest `schedule.jitter`: a day, in seconds. */
+export const MAX_JITTER_SECONDS = 86_400;
+/** Longest `schedule.catch_up.window`: 30 days. */
+const MAX_CATCH_UP_WINDOW_MS = 30 * 24 * 3600 * 1000;
+
+const jitterSchema = z
+  .int({ error: 'must be a whole number of seconds' })
+  .min(0, { error: 'must be at least 0' })
+  .max(MAX_JITTER_SECONDS, { error: `must be at most ${MAX_JITTER_SECONDS} seconds (one day)` })
+  .meta({
+    description:
+      "Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).",
+    examples: [30],
+  });
+
+const catchUpSchema = z
+  .union(
+    [
+      z.enum(['collapse', 'skip']),
+      z.strictObject({
+        window: z
+          .string()
+          .regex(/^\d{1,7}(s|m|h|d)$/, { error: 'must be a duration like 30s, 15m, 1h or 1d' })
+          .refine((text) => (ms(text as ms.StringValue) ?? 0) >= 1000 && (ms(text as ms.StringValue) ?? 0) <= MAX_CATCH_UP_WINDOW_MS, {
+            error: 'must be from 1s to 30d',
+          }),
+      }),
+    ],
+    { error: 'must be "collapse", "skip" or {"window": "1h"}' },
+  )
+  .meta({
+    id: 'CatchUp',
+    description:
+      'Slots missed while no scheduler ran (or while a run overran): `collapse` (default) runs one for all of them, `skip` drops them and runs the next future slot, `{"window": "1h"}` runs each missed slot within the window once, oldest first.',
+    examples: ['skip', { window: '1h' }],
+  });
+
+/** `jitter` and `catch_up`, which both forms of schedule take. */
+const scheduleOptions = { jitter: jitterSchema.optional(), catch_up: catchUpSchema.optional() };
+
 export const everyScheduleSchema = z
   .strictObject({
     every: z
       .int({ error: 'must be a whole number of seconds' })
       .min(1, { error: 'must be at least 1 second' })
       .max(MAX_EVERY_SECONDS, { error: `must be at most ${MAX_EVERY_SECONDS} seconds (one year)` }),
+    ...scheduleOptions,
+  })
+  .superRefine((schedule, ctx) => {
+    if (schedule.jitter !== undefined && schedule.jitter > schedule.every) {
+      ctx.addIssue({ code: 'custom', path: ['jitter'], message: `must be at most every (${schedule.every} seconds)` });
+    }
   })
   .meta({ id: 'EverySchedule', description: 'Run every N seconds.' });
 
@@ -66,7 +112,7 @@ const timeZoneSchema = z
   .meta({ description: 'IANA time zone the cron line is read in. Default UTC.', examples: ['Asia/Tokyo'] });
 
 export const cronScheduleSchema = z
-  .strictObject({ cron: cronLineSchema, tz: timeZoneSchema.optional() })
+  .strictObject({ cron: cronLineSchema, tz: timeZoneSchema.optional(), ...scheduleOptions })
   .superRefine((schedule, ctx) => {
     // Both parts are valid on their own, yet the scheduler's cron engine may still not compute the pair.
     if (!isValidCron(schedule.cron) || (schedule.tz !== undefined && !isValidTimeZone(schedule.tz))) return;
@@ -78,7 +124,7 @@ export const cronScheduleSchema = z
 
 export const scheduleSchema = z
   .union([everyScheduleSchema, cronScheduleSchema], {
-    error: 'must be {"every": seconds} or {"cron": "expression", "tz"?: "zone"}',
+    error: 'must be {"every": seconds} or {"cron": "expression", "tz"?: "zone"}, with optional "jitter" and "catch_up"',
   })
   .meta({ id: 'Schedule' });
 
@@ -217,6 +263,11 @@ export const limitSchema = z.coerce
   .max(500, { error: 'must be from 1 to 500' })
   .default(50);
 
+/** `{ limit, cursor, …filters }`: the query of a list request, the counterpart of {@link listJsonSchema}. */
+export function listQuerySchema<F extends z.core.$ZodLooseShape>(filters: F, id: string) {
+  return z.strictObject({ limit: limitSchema, cursor: cursorSchema.optional(), ...filters }).meta({ id });
+}
+
 export const taskListQuerySchema = z
   .strictObject({
     status: taskStatusSchema.optional(),
@@ -239,9 +290,7 @@ export const taskListQuerySchema = z
 
 export type TaskListQuery = z.output<typeof taskListQuerySchema>;
 
-export const runListQuerySchema = z
-  .strictObject({ limit: limitSchema, cursor: cursorSchema.optional() })
-  .meta({ id: 'RunListQuery' });
+export const runListQuerySchema = listQuerySchema({}, 'RunListQuery');
 
 export type RunListQuery = z.output<typeof runListQuerySchema>;
 
@@ -268,19 +317,24 @@ export const lastRunJsonSchema = z
 
 export type LastRunJson = z.output<typeof lastRunJsonSchema>;
 
+/** What a task does and when, as stored: shared by {@link taskJsonSchema} and {@link taskSpecJsonSchema}. */
+const taskSettingsJsonShape = {
+  type: z.string(),
+  payload: payloadSchema,
+  schedule: scheduleSchema,
+  priority: prioritySchema,
+  timeout_ms: timeoutMsSchema,
+  max_attempts: maxAttemptsSchema,
+  status: taskStatusSchema,
+  notify: notifySchema.nullable(),
+};
+
 export const taskJsonSchema = z
   .strictObject({
     id: z.int().positive(),
     name: z.string(),
     key: z.string().nullable().meta({ description: "The owner's stable name for the task; null when it has none." }),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
     next_run_at: isoTimeSchema,
     last_run_at: isoTimeSchema.nullable(),
     last_status: z.enum(['succeeded', 'failed']).nullable(),
@@ -316,14 +370,7 @@ export const taskSpecJsonSchema = z
   .strictObject({
     name: z.string(),
     key: z.string().nullable(),
-    type: z.string(),
-    payload: payloadSchema,
-    schedule: scheduleSchema,
-    priority: prioritySchema,
-    timeout_ms: timeoutMsSchema,
-    max_attempts: maxAttemptsSchema,
-    status: taskStatusSchema,
-    notify: notifySchema.nullable(),
+    ...taskSettingsJsonShape,
   })
   .meta({ id: 'TaskSpec' });
 
@@ -386,12 +433,33 @@ export const errorBodySchema = z
 
 export type ErrorBody = z.output<typeof errorBodySchema>;
 
+/** Which Redis topology is in use and which node serves the queue (`/healthz` and `/queue`). */
+export const redisTopologyJsonSchema = z.strictObject({
+  topology: z
+    .enum(['standalone', 'cluster', 'sentinel'])
+    .meta({ description: 'A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).' }),
+  node: z
+    .string()
+    .nullable()
+    .meta({
+      description:
+        '`host:port` of the node serving the queue now: the master owning the queue\'s hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover).',
+    }),
+});
+
 export const healthReportJsonSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
     mode: z.enum(['redis_streams', 'db_polling']),
     store: z.looseObject({ driver: z.enum(['mysql', 'sqlite']), ok: z.boolean(), error: z.string().optional() }),
-    redis: z.looseObject({ configured: z.boolean(), ok: z.boolean(), error: z.string().optional() }),
+    redis: z.looseObject({
+      configured: z.boolean(),
+      ok: z.boolean(),
+      error: z.string().optional(),
+      addr: z.string().optional().meta({ description: 'Where Redis is configured (address, seed nodes, or master@sentinels); never credentials.' }),
+      topology: redisTopologyJsonSchema.shape.topology.optional(),
+      node: redisTopologyJsonSchema.shape.node.optional(),
+    }),
     reasons: z.array(z.string()),
   })
   .meta({ id: 'Health', description: 'Liveness plus dependency state; 200 even when degraded.' });

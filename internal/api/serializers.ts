@@ -49,8 +49,22 @@ export function taskSpecToJson(input: TaskCreateInput): TaskSpecJson {
 
 /** `{every}` or `{cron}` / `{cron, tz}`: `tz` is left out rather than null when the line is read in UTC. */
 export function scheduleToJson(schedule: Schedule): TaskJson['schedule'] {
-  if ('every' in schedule) return { every: schedule.every };
-  return schedule.tz === undefined ? { cron: schedule.cron } : { cron: schedule.cron, tz: schedule.tz };
+  const options = {
+    ...(schedule.jitter === undefined ? {} : { jitter: schedule.jitter }),
+    ...(schedule.catchUp === undefined
+      ? {}
+      : { catch_up: typeof schedule.catchUp === 'string' ? schedule.catchUp : { window: durationText(schedule.catchUp.windowMs) } }),
+  };
+  if ('every' in schedule) return { every: schedule.every, ...options };
+  return schedule.tz === undefined ? { cron: schedule.cron, ...options } : { cron: schedule.cron, tz: schedule.tz, ...options };
+}
+
+/** Milliseconds as the API writes durations (`90m`, `1h`, `2d`): the largest unit that divides them. */
+function durationText(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms / 1000)}s`;
 }
 
 export function runToJson(run: TaskRun): RunJson {

@@ -1,3 +1,4 @@
+import ms from 'ms';
 import type { HandlerRegistry } from '../handlers/index.js';
 import type { JsonObject, Schedule, Task, TaskDefinition, TaskUpdateParams } from '../store/index.js';
 import { ValidationError } from './errors.js';
@@ -68,6 +69,8 @@ export function resolveTaskPatch(task: Task, patch: TaskPatchBody, registry: Han
 
 /** Whether two schedules are the same, so that re-sending the current schedule does not move the next slot. */
 export function sameSchedule(a: Schedule, b: Schedule): boolean {
+  // The catch-up policy does not move slots; the jitter does.
+  if ((a.jitter ?? 0) !== (b.jitter ?? 0)) return false;
   if ('every' in a || 'every' in b) return 'every' in a && 'every' in b && a.every === b.every;
   return a.cron === b.cron && (a.tz ?? 'UTC') === (b.tz ?? 'UTC');
 }
@@ -131,8 +134,15 @@ function createInputFrom(body: TaskCreateBody, payload: JsonObject): TaskCreateI
 }
 
 function scheduleFrom(schedule: TaskCreateBody['schedule']): Schedule {
-  if ('every' in schedule) return { every: schedule.every };
-  return schedule.tz === undefined ? { cron: schedule.cron } : { cron: schedule.cron, tz: schedule.tz };
+  const catchUp = schedule.catch_up;
+  const options = {
+    ...(schedule.jitter === undefined ? {} : { jitter: schedule.jitter }),
+    ...(catchUp === undefined
+      ? {}
+      : { catchUp: typeof catchUp === 'string' ? catchUp : { windowMs: ms(catchUp.window as ms.StringValue) } }),
+  };
+  if ('every' in schedule) return { every: schedule.every, ...options };
+  return schedule.tz === undefined ? { cron: schedule.cron, ...options } : { cron: schedule.cron, tz: schedule.tz, ...options };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

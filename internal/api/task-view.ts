@@ -17,15 +17,15 @@ export async function taskViewsToJson(conn: Db, tasks: readonly Task[]): Promise
   );
   return tasks.map((task) => ({
     ...taskToJson(task),
-    next_runs: nextRuns(task.schedule, task.nextRunAt).map((d) => d.toISOString()),
+    next_runs: nextRuns(task.schedule, task.nextRunAt, task.id).map((d) => d.toISOString()),
     last_run: lastRunToJson(latest.get(task.id)),
   }));
 }
 
 /** `next_run_at` and the slots after it: the times a task will run if nothing changes. */
-export function nextRuns(schedule: Schedule, nextRunAt: Date, count = NEXT_RUNS_SHOWN): Date[] {
+export function nextRuns(schedule: Schedule, nextRunAt: Date, taskId: number, count = NEXT_RUNS_SHOWN): Date[] {
   const out = [nextRunAt];
-  while (out.length < count) out.push(firstSlotAfter(schedule, out[out.length - 1] as Date));
+  while (out.length < count) out.push(firstSlotAfter(schedule, out[out.length - 1] as Date, taskId));
   return out;
 }
 

@@ -9,13 +9,14 @@ import { createBrowserType, findChromium } from '../handlers/browser/index.js';
 import { createHttpType } from '../handlers/http/index.js';
 import { HandlerRegistry, noopType } from '../handlers/index.js';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
-import { ChannelSender } from '../notify/index.js';
+import { CHANNEL_KIND_NAMES, ChannelSender } from '../notify/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
+import { DbClock } from '../platform/db-clock.js';
 import { toError } from '../platform/errors.js';
 import { type Logger, createLogger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
 import { QueueInspector, type Scheduler, TaskHandoff } from '../scheduler/index.js';
-import type { Store } from '../store/index.js';
+import { type Store, dbTimeNow } from '../store/index.js';
 import { RedisQueue } from '../taskqueue/index.js';
 import { buildScheduler } from './build-scheduler.js';
 import { findDashboardDir } from './dashboard-dir.js';
@@ -24,6 +25,9 @@ import { openConfiguredStore } from './store.js';
 import { startOpsServer } from './ops-server.js';
 
 export type AppRole = 'api' | 'scheduler';
+
+/** How long a starting process waits for a first reading of the database's clock before it goes on without. */
+const DB_CLOCK_START_WAIT_MS = 5000;
 
 export interface AppOptions {
   role: AppRole;
@@ -56,6 +60,8 @@ export class App {
   /** `/queue` and the queue gauges. */
   readonly queue: QueueInspector;
   private readonly clock: Clock;
+  /** The database's clock, measured by this process (MySQL; unless a clock is given). */
+  private readonly dbClock: DbClock | undefined;
   /** Redis, when configured: the broker every queue command goes through, and its health. */
   private readonly redis: RedisQueue | undefined;
   private server: Server | undefined;
@@ -66,7 +72,6 @@ export class App {
   constructor(private readonly options: AppOptions) {
     const { config } = options;
     this.config = config;
-    this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? createLogger({ level: config.logLevel, base: { role: options.role } });
     this.outbound = new OutboundPolicy(config.httpDenyCidrs);
     this.channelSender = new ChannelSender({ policy: this.outbound }, { webhookSecret: config.webhook.secret, publicUrl: config.publicUrl });
@@ -74,19 +79,29 @@ export class App {
     if (!this.registry.has(noopType.name)) this.registry.register(noopType);
     if (!this.registry.has('http')) this.registry.register(createHttpType({ policy: this.outbound }));
     if (!this.registry.has('browser')) this.browserUnavailable = this.registerBrowserType();
+    this.metrics.initKnownLabels({ taskTypes: this.registry.names(), channelKinds: CHANNEL_KIND_NAMES });
     this.worker = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
     this.store = openConfiguredStore(config);
+    // One clock for everything this process compares with times in the store: the database's (G3). An embedded
+    // SQLite file's clock is this process's own.
+    if (options.clock === undefined && this.store.dialect === 'mysql') {
+      const store = this.store;
+      this.dbClock = new DbClock({ sample: () => dbTimeNow(store), logger: this.logger });
+    }
+    this.clock = options.clock ?? this.dbClock ?? systemClock;
     this.redis =
       config.redis === undefined
         ? undefined
         : new RedisQueue({
-            ...config.redis,
+            target: config.redis,
             stream: config.queue.stream,
             group: config.queue.group,
             consumer: this.worker,
             logger: this.logger,
             now: () => this.clock.now(),
+            // Another group whose consumers were all silent this long is gone (the consumer cleanup's own limit).
+            trim: { foreignIdleMs: config.housekeeping.consumerIdleMs },
           });
     const runScheduler = options.role === 'scheduler' || config.scheduler.enabled;
     this.scheduler = runScheduler
@@ -147,6 +162,11 @@ export class App {
     if (this.browserUnavailable !== undefined) logger.warn(`the browser task type is not available: ${this.browserUnavailable}`);
     if (config.apiTokens.length === 0 && this.options.role === 'api') {
       logger.warn('APP_API_TOKENS is not set: the API accepts requests without authentication');
+    }
+    if (this.dbClock !== undefined) {
+      // Measured before anything reads it; a database that is down now is measured as soon as it answers.
+      await this.dbClock.syncAtStart(DB_CLOCK_START_WAIT_MS);
+      await this.dbClock.start();
     }
     if (this.redis !== undefined) {
       await this.redis.connect();
@@ -234,6 +254,7 @@ export class App {
     // No run is left: types can let go of what they hold across runs (the browser type's Chromium).
     await this.registry.close().catch((err: unknown) => this.logger.warn({ err: toError(err) }, 'a task type did not close cleanly'));
     await this.redis?.close();
+    await this.dbClock?.stop();
     await this.outbound.close();
     await this.store.close();
   }

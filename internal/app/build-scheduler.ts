@@ -8,6 +8,7 @@ import type { Metrics } from '../platform/metrics.js';
 import type { Service } from '../platform/service.js';
 import {
   ConsumerCleanup,
+  HostGate,
   LeaseKeeper,
   ModeController,
   NOTIFIER_CONCURRENCY,
@@ -54,9 +55,21 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
   const typePatterns = sched.allowedTypes.length === 1 && sched.allowedTypes[0] === '*' ? null : sched.allowedTypes;
   const claim = { workerId, leaseMs, batchSize: queueConfig.batchSize, typePatterns };
 
+  // Politeness per host, in Redis while this process is in stream mode, else in the store.
+  let modeController: ModeController | undefined;
+  const hostGate = new HostGate(
+    {
+      store,
+      redis: deps.queue !== undefined && config.enableRedisQueue ? deps.queue.hostPermits : undefined,
+      useRedis: () => modeController?.mode === 'redis_streams',
+      clock,
+      logger,
+    },
+    { defaults: config.hostLimits, leaseMs },
+  );
   const executor = new RunExecutor(
-    { store, registry: deps.registry, clock, metrics, logger },
-    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs } },
+    { store, registry: deps.registry, clock, metrics, logger, hostGate },
+    { workerId, retry: { baseMs: sched.retryBaseDelayMs, maxMs: sched.retryMaxDelayMs }, maxOutputBytes: sched.maxOutputBytes },
   );
   const pool = new WorkerPool(
     { runner: executor, releaseClaims: (claims) => leaseRelease(store, { claims }), metrics, logger },
@@ -95,7 +108,7 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
       { schedule: housekeeping.retentionSchedule, retentionMs: config.runRetentionMs, batchSize: housekeeping.retentionBatch },
     ),
     new Notifier(
-      { store, sender: deps.channelSender, clock, metrics, logger },
+      { store, sender: deps.channelSender, clock, metrics, logger, hostGate },
       {
         intervalMs: Math.max(sched.intervalMs, 100),
         concurrency: NOTIFIER_CONCURRENCY,
@@ -105,9 +118,13 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
       },
     ),
   ];
+  // Trimming runs wherever Redis is configured, polling included: a stream the API publishes to while every
+  // scheduler polls has no group, and only the trim's length bound keeps it from growing for ever.
+  if (deps.queue !== undefined) {
+    background.push(new StreamTrimmer({ broker: deps.queue.broker, logger }, { schedule: housekeeping.trimSchedule }));
+  }
   if (streams !== undefined) {
     background.push(
-      new StreamTrimmer({ broker: streams.broker, logger }, { schedule: housekeeping.trimSchedule }),
       // A consumer is only removed once its entries could have been reclaimed several times over.
       new ConsumerCleanup(
         { broker: streams.broker, logger },
@@ -116,14 +133,15 @@ export function buildScheduler(deps: SchedulerBuildDeps, config: Config, workerI
     );
   }
 
+  modeController = new ModeController(
+    { streamMode, pollingSource, metrics, logger },
+    { probeIntervalMs: Math.max(sched.intervalMs, 250) },
+  );
   return new Scheduler(
     {
       store,
       pool,
-      modeController: new ModeController(
-        { streamMode, pollingSource, metrics, logger },
-        { probeIntervalMs: Math.max(sched.intervalMs, 250) },
-      ),
+      modeController,
       leaseKeeper: new LeaseKeeper({ store, pool, clock, logger }, { workerId, leaseMs }),
       background,
       streamSource,

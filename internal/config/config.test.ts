@@ -73,6 +73,7 @@ describe('defaults', () => {
       shutdownTimeoutMs: 30_000,
       retryBaseDelayMs: 1000,
       retryMaxDelayMs: 300_000,
+      maxOutputBytes: 256 * 1024,
     });
     expect(cfg.apiTokens).toEqual([]);
     expect(cfg.runRetentionMs).toBe(7 * 24 * 3600 * 1000);
@@ -208,7 +209,51 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   SQLITE_PATH: { value: '/var/lib/vigil/x.db', check: (cfg) => expect(cfg.sqlite.path).toBe('/var/lib/vigil/x.db') },
   REDIS_ADDR: {
     value: 'redis.example:6390',
-    check: (cfg) => expect(cfg.redis).toEqual({ host: 'redis.example', port: 6390, password: undefined }),
+    check: (cfg) => expect(cfg.redis).toEqual({ topology: 'standalone', host: 'redis.example', port: 6390, password: undefined, tls: false }),
+  },
+  REDIS_CLUSTER_NODES: {
+    value: 'n1.example:7000, n2.example:7001,n3.example',
+    check: (cfg) =>
+      expect(cfg.redis).toEqual({
+        topology: 'cluster',
+        nodes: [
+          { host: 'n1.example', port: 7000 },
+          { host: 'n2.example', port: 7001 },
+          { host: 'n3.example', port: 6379 },
+        ],
+        password: undefined,
+        tls: false,
+      }),
+  },
+  REDIS_SENTINELS: {
+    value: 's1.example:26380,s2.example',
+    check: (cfg) =>
+      expect(cfg.redis).toEqual({
+        topology: 'sentinel',
+        sentinels: [
+          { host: 's1.example', port: 26380 },
+          { host: 's2.example', port: 26379 },
+        ],
+        masterName: 'mymaster',
+        sentinelPassword: undefined,
+        password: undefined,
+        tls: false,
+      }),
+  },
+  REDIS_SENTINEL_MASTER: {
+    value: 'vigil-master',
+    extra: { REDIS_SENTINELS: '127.0.0.1:26379' },
+    check: (cfg) => expect(cfg.redis).toMatchObject({ topology: 'sentinel', masterName: 'vigil-master' }),
+  },
+  REDIS_SENTINEL_PASSWORD: {
+    value: 's3ntinel',
+    extra: { REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_MASTER: 'm' },
+    check: (cfg) => expect(cfg.redis).toMatchObject({ sentinelPassword: 's3ntinel' }),
+  },
+  REDIS_TLS: {
+    value: 'true',
+    extra: { REDIS_ADDR: '127.0.0.1:6379' },
+    check: (cfg) => expect(cfg.redis?.tls).toBe(true),
   },
   REDIS_PASSWORD: {
     value: 'r3dis',
@@ -252,6 +297,7 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   APP_QUEUE_UNHEALTHY_AGE: { value: '10m', check: (cfg) => expect(cfg.queueHealth.unhealthyAgeMs).toBe(600_000) },
   APP_QUEUE_DEGRADED_BACKLOG: { value: '50', check: (cfg) => expect(cfg.queueHealth.degradedBacklog).toBe(50) },
   APP_QUEUE_UNHEALTHY_BACKLOG: { value: '500', check: (cfg) => expect(cfg.queueHealth.unhealthyBacklog).toBe(500) },
+  APP_MAX_OUTPUT_BYTES: { value: '1MiB', check: (cfg) => expect(cfg.scheduler.maxOutputBytes).toBe(1024 * 1024) },
   APP_WEBHOOK_SECRET: { value: 'hmac-key', check: (cfg) => expect(cfg.webhook.secret).toBe('hmac-key') },
   APP_HTTP_DENY_CIDRS: {
     value: '10.0.0.0/8,192.168.0.0/16',
@@ -259,6 +305,8 @@ const ENV_CASES: Record<EnvVarName, { value: string; extra?: Record<string, stri
   },
   APP_BROWSER_PATH: { value: '/opt/chromium/chrome', check: (cfg) => expect(cfg.browser.path).toBe('/opt/chromium/chrome') },
   APP_BROWSER_CONCURRENCY: { value: '5', check: (cfg) => expect(cfg.browser.concurrency).toBe(5) },
+  APP_HOST_CONCURRENCY: { value: '2', check: (cfg) => expect(cfg.hostLimits.concurrency).toBe(2) },
+  APP_HOST_RATE: { value: '30/m', check: (cfg) => expect(cfg.hostLimits.rate).toEqual({ count: 30, perMs: 60_000 }) },
 };
 
 describe('environment variables', () => {
@@ -458,6 +506,55 @@ describe('the returned config', () => {
   });
 });
 
+describe('Redis topology', () => {
+  const PASSWORD = 'Topo-S3cret-pw';
+  const SENTINEL_PASSWORD = 'Sentinel-S3cret-pw';
+
+  it('refuses two topologies at once, naming both variables and never a password', () => {
+    const err = loadError({
+      REDIS_ADDR: '127.0.0.1:6379',
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001',
+      REDIS_PASSWORD: PASSWORD,
+      REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD,
+    });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(/^REDIS_ADDR and REDIS_CLUSTER_NODES: .*set exactly one of REDIS_ADDR .*REDIS_CLUSTER_NODES .*REDIS_SENTINELS/);
+    expect(err.message).not.toContain(PASSWORD);
+    expect(err.message).not.toContain(SENTINEL_PASSWORD);
+  });
+
+  it('refuses all three at once, and the same from a file as from the environment', () => {
+    const file = writeJson('three-topologies.json', {
+      redis: { addr: 'r:6379', cluster_nodes: ['c:7000'], sentinels: 's:26379', sentinel_master: 'm', password: PASSWORD },
+    });
+    const err = loadError({ APP_CONFIG: file });
+    expect(err.problems.some((p) => p.startsWith('REDIS_ADDR and REDIS_CLUSTER_NODES and REDIS_SENTINELS: these name 3'))).toBe(true);
+    expect(err.message).not.toContain(PASSWORD);
+  });
+
+  it('treats an empty variable as unset, so one topology set beside empty others is fine', () => {
+    expect(load({ REDIS_ADDR: '', REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redis?.topology).toBe('cluster');
+  });
+
+  it('names the master `mymaster` unless REDIS_SENTINEL_MASTER says otherwise', () => {
+    expect(load({ REDIS_SENTINELS: '127.0.0.1:26379' }).redis).toMatchObject({ topology: 'sentinel', masterName: 'mymaster' });
+    expect(load({ REDIS_SENTINEL_MASTER: 'm' }).redis).toBeUndefined();
+  });
+
+  it('refuses a node list with a bad address, naming the variable', () => {
+    const err = loadError({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:notaport' });
+    expect(err.problems.some((p) => p.startsWith('REDIS_CLUSTER_NODES'))).toBe(true);
+  });
+
+  it('masks the sentinel password and the Redis password in the logged config', () => {
+    const cfg = load({ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_PASSWORD: PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD });
+    const json = JSON.stringify(redactConfig(cfg));
+    expect(json).not.toContain(PASSWORD);
+    expect(json).not.toContain(SENTINEL_PASSWORD);
+    expect(json).toContain('"sentinelPassword":"***"');
+  });
+});
+
 describe('redaction', () => {
   const secrets = {
     MYSQL_DSN: 'mysql://vigil:Db-S3cret-pw@db.example:3306/vigil',
@@ -589,7 +686,7 @@ describe('one declaration per setting', () => {
   it('lists every field of the file format in configs/config.json, except secrets and what is unset by default', () => {
     const file = JSON.parse(readFileSync(DEFAULTS_FILE, 'utf8')) as Record<string, Record<string, unknown>>;
     const inFile = Object.entries(file).flatMap(([section, values]) => Object.keys(values).map((key) => `${section}.${key}`));
-    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr', 'app.browser_path', 'app.public_url'];
+    const unsetByDefault = ['mysql.dsn', 'redis.addr', 'redis.password', 'redis.cluster_nodes', 'redis.sentinels', 'redis.sentinel_password', 'app.api_tokens', 'app.rate_limit_burst', 'app.webhook_secret', 'app.metrics_addr', 'app.browser_path', 'app.public_url'];
     expect([...inFile, ...unsetByDefault].sort()).toEqual(leaves(fileSchema).sort());
   });
 });

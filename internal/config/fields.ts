@@ -1,3 +1,4 @@
+import bytes from 'bytes';
 import ms from 'ms';
 import { isIP } from 'node:net';
 import { validate as isValidCronLine } from 'node-cron';
@@ -57,6 +58,32 @@ export function int(min: number, max: number) {
   });
 }
 
+/**
+ * A size such as `256KiB`, `512kb`, `4MiB`, `1MB` (all powers of 1024, as the `bytes` library reads them) or a number
+ * of bytes, parsed to bytes.
+ */
+export function byteSize(opts: { min: number; max: number }) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const parsed = typeof value === 'number' ? value : parseByteSize(value);
+    if (parsed === undefined || !Number.isInteger(parsed) || parsed < opts.min || parsed > opts.max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a size like 256KiB, 4MiB or a number of bytes, from ${bytes.format(opts.min)} to ${bytes.format(opts.max)} (got ${JSON.stringify(value)})`,
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+function parseByteSize(value: string): number | undefined {
+  const trimmed = value.trim();
+  if (!/^\d+(\.\d+)?\s*([kmgt]i?b)?$/i.test(trimmed)) return undefined;
+  // `bytes` reads kb, mb… as powers of 1024; KiB, MiB… mean the same and are what the README writes.
+  const parsed = bytes.parse(trimmed.replace(/([kmgt])ib$/i, '$1b'));
+  return parsed === null ? undefined : Math.floor(parsed);
+}
+
 /** A comma-separated list (or a JSON array) of non-empty strings. */
 export function list() {
   return z.union([z.array(z.string()), z.string()]).transform((value) =>
@@ -89,6 +116,24 @@ export function address(opts: { allowPortZero: boolean; portOptional?: boolean }
     },
     { message: 'must look like host:port (or :port) with a port from 1 to 65535' },
   );
+}
+
+/**
+ * A comma-separated list (or a JSON array) of `host:port` addresses; a bare host takes the caller's default port.
+ * An empty list counts as unset.
+ */
+export function addressList() {
+  const one = address({ allowPortZero: false, portOptional: true });
+  return list()
+    .transform((items) => (items.length === 0 ? undefined : items))
+    .pipe(
+      z
+        .array(z.string())
+        .refine((items) => items.every((item) => one.safeParse(item).success), {
+          message: 'must be a comma-separated list of host:port addresses',
+        })
+        .optional(),
+    );
 }
 
 /** A node-cron line (five fields, or six with seconds first). */

@@ -18,7 +18,13 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     mysql: config.mysql && { ...config.mysql, dsn: redactDsn(config.mysql.dsn) },
-    redis: config.redis && { ...config.redis, password: config.redis.password === undefined ? undefined : MASK },
+    redis: config.redis && {
+      ...config.redis,
+      password: config.redis.password === undefined ? undefined : MASK,
+      ...(config.redis.topology === 'sentinel'
+        ? { sentinelPassword: config.redis.sentinelPassword === undefined ? undefined : MASK }
+        : {}),
+    },
     apiTokens: config.apiTokens.map((t) => ({ name: t.name, scope: t.scope, token: MASK })),
     webhook: { ...config.webhook, secret: config.webhook.secret === undefined ? undefined : MASK },
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { address, apiTokens, bool, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
+import { address, addressList, apiTokens, bool, byteSize, cronLine, duration, int, isCidr, list, optionalString, rate, splitHostPort } from './fields.js';
 
 /**
  * Where every setting is declared, once: its field in the file format, its environment variable, and the place
@@ -71,6 +71,11 @@ export const fileSchema = z
         queue_unhealthy_backlog: int(1, 100_000_000).default(10_000),
         /** HMAC key for signing webhook bodies. */
         webhook_secret: optionalString(),
+        /**
+         * Cap on a run's stored output and on each notification body, in bytes of JSON: a larger output is cut there
+         * and flagged `output_truncated`. Default 256KiB.
+         */
+        max_output_bytes: byteSize({ min: 1024, max: 1024 ** 3 }).default(256 * 1024),
         /** Delivery attempts of one webhook notification before it is given up. Default 8. */
         webhook_max_attempts: int(1, 100).default(8),
         /** Delay before the second delivery attempt; it doubles each time, up to 10 min. Default 5s. */
@@ -83,6 +88,13 @@ export const fileSchema = z
         browser_path: optionalString(),
         /** Pages the `browser` type renders at once per process. Default 2. */
         browser_concurrency: int(1, 64).default(2),
+        /**
+         * Requests in flight at once to one target host, counted across every process (`http` and `browser` runs,
+         * webhook and channel deliveries); 0 turns the limit off. Default 4.
+         */
+        host_concurrency: int(0, 10_000).default(4),
+        /** Requests started per host, across every process: `5/s`, `60/m`, or `off`. Default 5/s. */
+        host_rate: rate().default({ count: 5, perMs: 1000 }),
         /** Where people reach this Vigil (`https://vigil.example.com`): links in notifications point under it. */
         public_url: optionalString().pipe(
           z.url({ protocol: /^https?$/, error: 'must be an http or https URL such as https://vigil.example.com' }).optional(),
@@ -129,9 +141,20 @@ export const fileSchema = z
       .prefault({}),
     redis: z
       .object({
-        /** `host:port`; when unset there is no stream mode. */
+        /** A single Redis, `host:port`. Set exactly one of `addr`, `cluster_nodes` and `sentinels`; none means no stream mode. */
         addr: optionalString().pipe(address({ allowPortZero: false, portOptional: true }).optional()),
+        /** Seed nodes of a Redis Cluster, comma-separated `host:port`; the rest of the cluster is discovered from them. */
+        cluster_nodes: addressList().optional(),
+        /** Sentinels watching the master, comma-separated `host:port` (port 26379 when left out). */
+        sentinels: addressList().optional(),
+        /** The master's name as the sentinels know it (`sentinel monitor <name> …`). Default `mymaster`. */
+        sentinel_master: z.string().trim().min(1).max(200).default('mymaster'),
+        /** The sentinels' own password (`requirepass` on the sentinels), when they have one. */
+        sentinel_password: optionalString(),
+        /** Redis's password (AUTH), for a single Redis, every cluster node, or the master and replicas behind Sentinel. */
         password: optionalString(),
+        /** TLS to Redis (and to the sentinels). Default false. */
+        tls: bool().default(false),
       })
       .strict()
       .prefault({}),
@@ -150,6 +173,11 @@ export const ENV_VARS = {
   SQLITE_PATH: ['sqlite', 'path'],
   REDIS_ADDR: ['redis', 'addr'],
   REDIS_PASSWORD: ['redis', 'password'],
+  REDIS_CLUSTER_NODES: ['redis', 'cluster_nodes'],
+  REDIS_SENTINELS: ['redis', 'sentinels'],
+  REDIS_SENTINEL_MASTER: ['redis', 'sentinel_master'],
+  REDIS_SENTINEL_PASSWORD: ['redis', 'sentinel_password'],
+  REDIS_TLS: ['redis', 'tls'],
   APP_ENABLE_REDIS_QUEUE: ['app', 'enable_redis_queue'],
   APP_TASK_QUEUE_STREAM: ['app', 'task_queue_stream'],
   APP_TASK_QUEUE_GROUP: ['app', 'task_queue_group'],
@@ -172,6 +200,7 @@ export const ENV_VARS = {
   APP_QUEUE_UNHEALTHY_AGE: ['app', 'queue_unhealthy_age'],
   APP_QUEUE_DEGRADED_BACKLOG: ['app', 'queue_degraded_backlog'],
   APP_QUEUE_UNHEALTHY_BACKLOG: ['app', 'queue_unhealthy_backlog'],
+  APP_MAX_OUTPUT_BYTES: ['app', 'max_output_bytes'],
   APP_WEBHOOK_SECRET: ['app', 'webhook_secret'],
   APP_WEBHOOK_MAX_ATTEMPTS: ['app', 'webhook_max_attempts'],
   APP_WEBHOOK_RETRY_BASE_DELAY: ['app', 'webhook_retry_base_delay'],
@@ -179,6 +208,8 @@ export const ENV_VARS = {
   APP_METRICS_ADDR: ['app', 'metrics_addr'],
   APP_BROWSER_PATH: ['app', 'browser_path'],
   APP_BROWSER_CONCURRENCY: ['app', 'browser_concurrency'],
+  APP_HOST_CONCURRENCY: ['app', 'host_concurrency'],
+  APP_HOST_RATE: ['app', 'host_rate'],
   APP_PUBLIC_URL: ['app', 'public_url'],
   APP_UI_READ_ONLY: ['app', 'ui_read_only'],
 } as const satisfies Record<string, readonly [string, string]>;
@@ -192,8 +223,13 @@ export const CONFIG_FILE_ENV = 'APP_CONFIG';
  * Rules that span fields. They read the merged input rather than the parsed config, so that they are reported
  * together with field errors instead of only once every field is valid.
  */
-export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql?: Record<string, unknown> }): string[] {
+export function crossFieldProblems(input: {
+  app?: Record<string, unknown>;
+  mysql?: Record<string, unknown>;
+  redis?: Record<string, unknown>;
+}): string[] {
   const problems: string[] = [];
+  problems.push(...redisTopologyProblems(input.redis ?? {}));
   const tokens = input.app?.api_tokens;
   const items: unknown[] = Array.isArray(tokens) ? tokens : typeof tokens === 'string' ? tokens.split(',') : [];
   const hasTokens = items.some((t) => typeof t === 'string' && t.trim() !== '');
@@ -208,12 +244,74 @@ export function crossFieldProblems(input: { app?: Record<string, unknown>; mysql
 }
 
 /**
+ * Exactly one Redis topology: a single Redis, a Cluster or Sentinel. The messages name the variables, never their
+ * values (a value may carry credentials).
+ */
+function redisTopologyProblems(redis: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const set = (key: string) => {
+    const value = redis[key];
+    return Array.isArray(value) ? value.some((v) => typeof v === 'string' && v.trim() !== '') : typeof value === 'string' && value.trim() !== '';
+  };
+  const chosen = REDIS_TOPOLOGIES.filter((t) => set(t.key)).map((t) => t.variable);
+  if (chosen.length > 1) {
+    problems.push(
+      `${chosen.join(' and ')}: these name ${chosen.length} Redis topologies; set exactly one of REDIS_ADDR (a single Redis), REDIS_CLUSTER_NODES (a Cluster) or REDIS_SENTINELS (Sentinel)`,
+    );
+  }
+  return problems;
+}
+
+const REDIS_TOPOLOGIES = [
+  { key: 'addr', variable: 'REDIS_ADDR' },
+  { key: 'cluster_nodes', variable: 'REDIS_CLUSTER_NODES' },
+  { key: 'sentinels', variable: 'REDIS_SENTINELS' },
+] as const;
+
+/** A Redis node, `host:port`. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is and how to reach it: one of three topologies, chosen by which of REDIS_ADDR, REDIS_CLUSTER_NODES
+ * and REDIS_SENTINELS is set. Undefined when none is.
+ */
+export type RedisTarget = (
+  | ({ topology: 'standalone' } & RedisNode)
+  | { topology: 'cluster'; nodes: RedisNode[] }
+  | { topology: 'sentinel'; sentinels: RedisNode[]; masterName: string; sentinelPassword: string | undefined }
+) & { password: string | undefined; tls: boolean };
+
+function toRedisTarget(redis: FileConfig['redis']): RedisTarget | undefined {
+  const common = { password: redis.password, tls: redis.tls };
+  const node = (defaultPort: number) => (addr: string): RedisNode => {
+    const [host, port] = splitHostPort(addr, defaultPort);
+    return { host: host === '' ? '127.0.0.1' : host, port };
+  };
+  if (redis.addr !== undefined) return { topology: 'standalone', ...node(6379)(redis.addr), ...common };
+  if (redis.cluster_nodes !== undefined) {
+    return { topology: 'cluster', nodes: redis.cluster_nodes.map(node(6379)), ...common };
+  }
+  if (redis.sentinels !== undefined) {
+    return {
+      topology: 'sentinel',
+      sentinels: redis.sentinels.map(node(26379)),
+      masterName: redis.sentinel_master,
+      sentinelPassword: redis.sentinel_password,
+      ...common,
+    };
+  }
+  return undefined;
+}
+
+/**
  * The file's values in the shape the components read them, with durations in milliseconds, and the values derived
  * from several settings computed here, once.
  */
 function shapeConfig(file: FileConfig) {
   const { app } = file;
-  const redis = file.redis.addr === undefined ? undefined : splitHostPort(file.redis.addr, 6379);
   // Leases last half the recovery timeout, so that a dead executor's slot runs again within it (G2); a published
   // entry counts as queued for as long, after which the publisher offers the task again.
   const leaseMs = Math.max(100, Math.floor(app.recovery_timeout / 2));
@@ -227,9 +325,8 @@ function shapeConfig(file: FileConfig) {
         ? undefined
         : { dsn: file.mysql.dsn, poolSize: file.mysql.pool_size, connectTimeoutMs: file.mysql.connect_timeout },
     sqlite: { path: file.sqlite.path },
-    /** Set when REDIS_ADDR is. */
-    redis:
-      redis === undefined ? undefined : { host: redis[0] === '' ? '127.0.0.1' : redis[0], port: redis[1], password: file.redis.password },
+    /** Set when REDIS_ADDR, REDIS_CLUSTER_NODES or REDIS_SENTINELS is: the topology and how to reach it. */
+    redis: toRedisTarget(file.redis),
     enableRedisQueue: app.enable_redis_queue,
     queue: {
       stream: app.task_queue_stream,
@@ -247,6 +344,8 @@ function shapeConfig(file: FileConfig) {
       shutdownTimeoutMs: app.shutdown_timeout,
       retryBaseDelayMs: app.retry_base_delay,
       retryMaxDelayMs: app.retry_max_delay,
+      /** APP_MAX_OUTPUT_BYTES: cap on a run's stored output and on notification bodies (bytes of JSON). */
+      maxOutputBytes: app.max_output_bytes,
     },
     /** Derived from APP_RECOVERY_TIMEOUT: how long a lease, and a publisher's queue mark, last (ms). */
     leases: { leaseMs, queueMarkMs: leaseMs },
@@ -276,6 +375,14 @@ function shapeConfig(file: FileConfig) {
     httpDenyCidrs: app.http_deny_cidrs,
     /** The `browser` type: Chromium's path (undefined: look in the usual places) and pages rendered at once. */
     browser: { path: app.browser_path, concurrency: app.browser_concurrency },
+    /**
+     * Politeness towards target hosts, shared by every process: requests in flight at once (null: no limit) and
+     * requests started per window (`count` per `perMs`; null: no limit).
+     */
+    hostLimits: {
+      concurrency: app.host_concurrency === 0 ? null : app.host_concurrency,
+      rate: app.host_rate,
+    },
     /** Where a scheduler-only process serves /metrics and /healthz (APP_METRICS_ADDR); undefined serves nothing. */
     metricsHttp: app.metrics_addr === undefined ? undefined : toListenAddr(app.metrics_addr),
     /** APP_PUBLIC_URL: where people reach this Vigil; notification links point under it. Undefined leaves them out. */

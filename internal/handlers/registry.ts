@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { RunTarget } from './host-limit.js';
 
 /** What a handler sees of the task it runs. */
 export interface RunContext {
@@ -34,6 +35,12 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
    * task's webhook and channels when its `notify.on` lists them.
    */
   run(payload: z.output<S>, ctx: RunContext): Promise<unknown>;
+  /**
+   * The host a run of this payload requests, for politeness: the scheduler holds a run back while the host has its
+   * fill of requests in flight or started (across every process), and runs it once it has room. A type that
+   * requests no one host omits it.
+   */
+  target?(payload: z.output<S>): RunTarget | undefined;
   /**
    * Releases what the type holds across runs (a browser, a connection pool). Called once by
    * {@link HandlerRegistry.close} when the process stops, after the last run; a type that holds nothing omits it.

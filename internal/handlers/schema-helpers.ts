@@ -24,6 +24,17 @@ export function closedObject<S extends z.core.$ZodLooseShape>(shape: S): z.ZodOb
     .meta({ additionalProperties: false }) as unknown as z.ZodObject<S, z.core.$strict>;
 }
 
+/**
+ * A whole number of `unit` from `min` to `max`, with the messages every payload field uses: "must be a whole number
+ * of milliseconds", "must be at least 1", "must be at most 86400000 (one day)" (`maxNote` is the part in brackets).
+ */
+export function wholeNumberSchema(unit: string, min: number, max: number, maxNote?: string) {
+  return z
+    .int({ error: `must be a whole number of ${unit}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}${maxNote === undefined ? '' : ` (${maxNote})`}` });
+}
+
 /** One form of a {@link keyedUnion}: chosen when the object has `key`. */
 export interface KeyedBranch {
   key: string;

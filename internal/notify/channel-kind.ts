@@ -95,6 +95,16 @@ export function defineChannelKind<S extends z.ZodType, P>(kind: ChannelKind<S, P
   };
 }
 
+/** An optional secret of a channel (an access token, an HMAC key): 1 to 500 characters. */
+export function optionalSecretSchema(description: string) {
+  return z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .max(500, { error: 'must be at most 500 characters' })
+    .optional()
+    .meta({ description });
+}
+
 /** An http or https URL of at most 2,000 characters (webhooks, chat services, servers). */
 export function httpUrlSchema(description: string) {
   return z

@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { OutboundPolicy } from '../handlers/outbound/index.js';
 import { ChannelSender } from './channel-sender.js';
 import type { AlertBody } from './message.js';
@@ -64,4 +65,25 @@ export function testSender(options: { deny?: string[]; webhookSecret?: string; t
   const policy = new OutboundPolicy(options.deny ?? []);
   const sender = new ChannelSender({ policy }, { webhookSecret: options.webhookSecret, publicUrl: PUBLIC_URL, timeoutMs: options.timeoutMs ?? 5000 });
   return { sender, policy };
+}
+
+/**
+ * {@link testSender} for one `describe` block, and `track` for the local receivers its tests start: after the block,
+ * every tracked receiver and the sender's policy are closed.
+ */
+export function useTestSender(options: Parameters<typeof testSender>[0] = {}): {
+  sender: ChannelSender;
+  track: <R extends { close(): Promise<void> }>(receiver: R) => R;
+} {
+  const { sender, policy } = testSender(options);
+  const receivers: { close(): Promise<void> }[] = [];
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await policy.close();
+  });
+  const track = <R extends { close(): Promise<void> }>(receiver: R): R => {
+    receivers.push(receiver);
+    return receiver;
+  };
+  return { sender, track };
 }

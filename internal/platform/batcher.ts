@@ -11,9 +11,9 @@ export interface BatcherOptions {
   /**
    * Whether a batch that failed with this error is written again one item at a time, so that the item at fault
    * fails alone (a constraint one row breaks, say). Errors that would fail every item alike (an outage) should
-   * answer false. Default: never.
+   * answer false. It may be asynchronous (to ask the database whether it is really out of reach). Default: never.
    */
-  retryAlone?: (err: unknown) => boolean;
+  retryAlone?: (err: unknown) => boolean | Promise<boolean>;
 }
 
 interface Pending<I, O> {
@@ -63,7 +63,7 @@ export class Batcher<I, O> {
       const results = await this.writeChecked(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i] as O));
     } catch (err) {
-      if (batch.length === 1 || this.options.retryAlone?.(err) !== true) {
+      if (batch.length === 1 || (await this.retriesAlone(err)) !== true) {
         for (const p of batch) p.reject(err);
         return;
       }
@@ -75,6 +75,14 @@ export class Batcher<I, O> {
           p.reject(itemErr);
         }
       }
+    }
+  }
+
+  private async retriesAlone(err: unknown): Promise<boolean> {
+    try {
+      return (await this.options.retryAlone?.(err)) === true;
+    } catch {
+      return false;
     }
   }
 

@@ -71,6 +71,12 @@ export class Metrics {
     ['kind', 'outcome'],
   );
 
+  readonly hostHeldBack = this.counter(
+    'vigil_host_held_back_total',
+    'Runs (kind=run) and notification deliveries (kind=delivery) held back because their target host had its fill of requests in flight or started (APP_HOST_CONCURRENCY, APP_HOST_RATE); one per slot or delivery held. Labelled by host, so its series number the hosts checked.',
+    ['host', 'kind'],
+  );
+
   private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
@@ -90,6 +96,21 @@ export class Metrics {
       // `sum(nodejs_active_handles)` is what `nodejs_active_handles_total` was, and likewise for requests and
       // resources.
       for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    }
+  }
+
+  /**
+   * Gives every labelled counter a sample of 0 for the label values known at start (the registered task types, the
+   * channel kinds), so that `rate()` and absence alerts see a series before its first event.
+   */
+  initKnownLabels(known: { taskTypes: readonly string[]; channelKinds: readonly string[] }): void {
+    const outcomes: RunOutcome[] = ['succeeded', 'failed', 'timed_out', 'lease_lost'];
+    for (const type of known.taskTypes) {
+      this.retries.inc({ type }, 0);
+      for (const outcome of outcomes) this.runs.inc({ type, outcome }, 0);
+    }
+    for (const kind of new Set(['webhook', ...known.channelKinds])) {
+      for (const outcome of ['delivered', 'retry', 'failed']) this.notificationAttempts.inc({ kind, outcome }, 0);
     }
   }
 

@@ -22,3 +22,4 @@ export type { QueueBroker, QueueHealth, StreamQueue } from './queue-broker.js';
 export type { SchedulerMode, TaskSource } from './task-source.js';
 export type { Job } from './job.js';
 export { QueueInspector, type QueueReport, type QueueHealthThresholds, type QueueStatus } from './queue-health.js';
+export { HostGate, type HostGateConfig, type HostGateDeps, type HostPermitBackend } from './host-gate.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../platform/clock.js';
-import { type ClaimedSlot, slotClaimDue } from '../store/index.js';
+import { ManualClock, systemClock } from '../platform/clock.js';
+import { type ClaimedSlot, type Store, slotClaimDue } from '../store/index.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { insertTask, memoryStore, quiet, useMemoryStore } from './test-support.js';
 import { LeaseLostError, WorkerPool } from './worker-pool.js';
@@ -12,25 +12,33 @@ describe('LeaseKeeper', () => {
   const db = useMemoryStore();
 
   /** A pool whose jobs run until aborted, holding the claims of `type`. */
-  async function holding(type: string, count: number) {
-    for (let i = 0; i < count; i += 1) await insertTask(db.store, new Date(clock.now()), { type });
+  async function holding(type: string, count: number, at = clock.now(), lease = leaseMs) {
+    for (let i = 0; i < count; i += 1) await insertTask(db.store, new Date(at), { type });
     const claims = await slotClaimDue(db.store, {
       workerId: 'me:1',
       leaseToken: `lease-${type}`,
-      leaseMs,
-      now: new Date(clock.now()),
+      leaseMs: lease,
+      now: new Date(at),
       typePatterns: [type],
       limit: count,
       channel: 'poll',
     });
     const signals = new Map<ClaimedSlot, AbortSignal>();
+    const abortedAt = new Map<ClaimedSlot, number>();
     const pool = new WorkerPool(
       {
         runner: {
           execute: (job, signal) =>
             new Promise<void>((resolve) => {
               signals.set(job.claim, signal);
-              signal.addEventListener('abort', () => resolve(), { once: true });
+              signal.addEventListener(
+                'abort',
+                () => {
+                  abortedAt.set(job.claim, Date.now());
+                  resolve();
+                },
+                { once: true },
+              );
             }),
         },
         releaseClaims: async () => undefined,
@@ -39,7 +47,7 @@ describe('LeaseKeeper', () => {
       { size: count, capacity: 0, shutdownTimeoutMs: 10 },
     );
     await pool.offerAll(claims.map((claim) => ({ claim })));
-    return { pool, claims, signals };
+    return { pool, claims, signals, abortedAt };
   }
 
   const expiry = async (claim: ClaimedSlot) =>
@@ -83,5 +91,41 @@ describe('LeaseKeeper', () => {
     expect([...signals.values()].every((s) => s.reason instanceof LeaseLostError)).toBe(true);
     await keeper.stop();
     await pool.stop();
+  });
+
+  it('aborts one heartbeat before the lease expires even when every heartbeat hangs (real time)', async () => {
+    // Leases of 900 ms, heartbeats every 300 ms: the abort is due 600 ms after the claim, and must come before 900.
+    const lease = 900;
+    const heartbeat = lease / 3;
+    const { pool, claims, abortedAt } = await holding('keep_hang', 1, Date.now(), lease);
+    const [claim] = claims as [ClaimedSlot];
+    // A store that never answers: each heartbeat waits for its timeout, and ticks come late behind it.
+    const never: unknown = new Proxy(() => undefined, {
+      get: (_target, prop) => (prop === 'execute' ? () => new Promise(() => undefined) : () => never),
+      apply: () => never,
+    });
+    const hanging = { ...db.store, db: { updateTable: () => never, selectFrom: () => never } } as unknown as Store;
+    const keeper = new LeaseKeeper({ store: hanging, pool, clock: systemClock, logger: quiet.logger }, { workerId: 'me:1', leaseMs: lease });
+    await keeper.start();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error('never aborted')), lease * 3);
+        const poll = setInterval(() => {
+          if (abortedAt.has(claim)) {
+            clearTimeout(deadline);
+            clearInterval(poll);
+            resolve();
+          }
+        }, 5);
+      });
+      const at = abortedAt.get(claim) as number;
+      const expiresAt = claim.leaseExpiresAt.getTime();
+      expect(at).toBeGreaterThanOrEqual(expiresAt - heartbeat - 5);
+      // A heartbeat of margin, give or take timer slack: never at or after the expiry.
+      expect(at).toBeLessThan(expiresAt - heartbeat / 2);
+    } finally {
+      await keeper.stop();
+      await pool.stop();
+    }
   });
 });

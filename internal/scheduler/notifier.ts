@@ -4,7 +4,10 @@ import { type BackoffPolicy, backoffDelay } from '../platform/backoff.js';
 import type { Clock } from '../platform/clock.js';
 import type { Metrics } from '../platform/metrics.js';
 import { TickingService } from '../platform/service.js';
-import { type ClaimedNotification, type Store, notificationClaimDue, notificationRecordAttempt } from '../store/index.js';
+import { hostOf } from '../handlers/index.js';
+import { type ClaimedNotification, type Store, notificationClaimDue, notificationPostpone, notificationRecordAttempt } from '../store/index.js';
+import type { HostGate, HostPermit } from './host-gate.js';
+import { heldBackWait } from './run-executor.js';
 
 export interface NotifierDeps {
   store: Store;
@@ -13,6 +16,8 @@ export interface NotifierDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Politeness per host: a delivery waits while its receiver's host has its fill of requests. */
+  hostGate?: HostGate | undefined;
 }
 
 /** Deliveries in flight at once per process, by default. */
@@ -91,6 +96,22 @@ export class Notifier extends TickingService {
     await Promise.all(this.inFlight);
   }
 
+  /**
+   * Takes a place for the delivery at its receiver's host; when the host has its fill, gives the notification back
+   * until there is room (no attempt counted) and resolves undefined.
+   */
+  private async admit(notification: ClaimedNotification): Promise<HostPermit | undefined> {
+    const gate = this.deps.hostGate;
+    const host = deliveryHost(notification);
+    if (gate === undefined || host === undefined) return { release: () => Promise.resolve() };
+    const admission = await gate.admit({ host });
+    if (admission.ok) return admission.permit;
+    this.deps.metrics.hostHeldBack.inc({ host, kind: 'delivery' });
+    const wait = heldBackWait(admission.retryInMs, 0);
+    await notificationPostpone(this.deps.store, { id: notification.id, until: new Date(this.deps.clock.now() + wait) });
+    return undefined;
+  }
+
   private async deliver(notification: ClaimedNotification): Promise<void> {
     let delivery: Delivery;
     // A channel deleted since the notification was queued has nowhere to go: that is final, not worth retrying.
@@ -98,16 +119,20 @@ export class Notifier extends TickingService {
     if (gone) {
       delivery = { ok: false, status_code: null, response: null, error: `channel ${notification.channelId} no longer exists`, duration_ms: 0 };
     } else {
+      const permit = await this.admit(notification);
+      if (permit === undefined) return;
       try {
         delivery = await this.deps.sender.send(targetOf(notification), JSON.parse(notification.body) as AlertBody, this.deliveries.signal);
       } catch {
         // Only a shutdown aborts a delivery; its lease expires and another attempt follows.
         return;
+      } finally {
+        await permit.release();
       }
     }
     const now = new Date(this.deps.clock.now());
     const exhausted = gone || notification.attempt >= this.config.maxAttempts;
-    await notificationRecordAttempt(this.deps.store, {
+    const recorded = await notificationRecordAttempt(this.deps.store, {
       notification,
       ok: delivery.ok,
       statusCode: delivery.status_code,
@@ -117,6 +142,11 @@ export class Notifier extends TickingService {
       retryAt: delivery.ok || exhausted ? null : new Date(now.getTime() + backoffDelay(notification.attempt, this.config.retry)),
     });
     const kind = notification.channel?.kind ?? (notification.channelId === null ? 'webhook' : 'deleted');
+    if (!recorded) {
+      // Recorded too late: the lease expired and another process took the notification; its record stands.
+      this.deps.logger.warn({ notificationId: notification.id, attempt: notification.attempt }, 'delivery lease lost before its attempt was recorded');
+      return;
+    }
     this.deps.metrics.notificationAttempts.inc({ kind, outcome: delivery.ok ? 'delivered' : exhausted ? 'failed' : 'retry' });
     if (!delivery.ok) {
       // The sender has scrubbed the channel's secrets from the error; the channel is named by id and kind only.
@@ -134,6 +164,25 @@ export class Notifier extends TickingService {
       );
     }
   }
+}
+
+/**
+ * The host a delivery goes to, for politeness: the task's own webhook URL, or the channel's receiver (its URL,
+ * server, Bot API base or SMTP host, with the kind's default when the config leaves it out).
+ */
+export function deliveryHost(notification: ClaimedNotification): string | undefined {
+  if (notification.url !== '') return hostOf(notification.url);
+  const channel = notification.channel;
+  if (channel === null) return undefined;
+  const config = channel.config;
+  for (const field of ['url', 'webhook_url', 'server', 'api_base']) {
+    const value = config[field];
+    if (typeof value === 'string') return hostOf(value);
+  }
+  if (typeof config.host === 'string') return config.host.toLowerCase();
+  if (channel.kind === 'ntfy') return 'ntfy.sh';
+  if (channel.kind === 'telegram') return 'api.telegram.org';
+  return undefined;
 }
 
 /** The channel a claimed notification goes to: its own, or the task's `webhook_url` as a webhook channel. */

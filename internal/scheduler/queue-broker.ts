@@ -1,3 +1,4 @@
+import type { HostPermitBackend } from './host-gate.js';
 import type { EntryRef, PublishItem, RedisState, StreamEntry, StreamStats } from '../taskqueue/index.js';
 
 /**
@@ -43,4 +44,6 @@ export interface QueueHealth {
 export interface StreamQueue {
   broker: QueueBroker;
   health: QueueHealth;
+  /** Politeness per host counted in Redis (stream mode); without it the store counts. */
+  hostPermits?: HostPermitBackend;
 }

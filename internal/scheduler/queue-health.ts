@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import type { QueueGaugeValues } from '../platform/metrics.js';
 import { type Store, deadLetterCount, statsDue } from '../store/index.js';
-import type { StreamStats } from '../taskqueue/index.js';
+import type { RedisState, StreamStats } from '../taskqueue/index.js';
 import type { StreamQueue } from './queue-broker.js';
 import type { SchedulerMode } from './task-source.js';
 
@@ -25,6 +25,8 @@ export interface QueueReport {
   /** The database's view, which is what polling mode works from. */
   polling: { due: number; running: number; oldestDueAgeMs: number | null };
   deadLetters: number;
+  /** Which Redis topology serves the queue, and the node serving it now; absent without Redis. */
+  redis?: { topology: RedisState['topology']; node: string | null; ok: boolean };
 }
 
 /**
@@ -57,7 +59,8 @@ export class QueueInspector {
       oldestDueAgeMs: due.oldestDueAt === null ? null : Math.max(0, now - due.oldestDueAt.getTime()),
     };
     const { queue } = this.deps;
-    const redisUp = this.deps.streamsEnabled && queue !== undefined ? (await queue.health.refresh()).ok : false;
+    const redisState = queue === undefined ? undefined : await queue.health.refresh();
+    const redisUp = this.deps.streamsEnabled && redisState !== undefined ? redisState.ok : false;
     const mode = this.deps.mode() ?? (redisUp ? 'redis_streams' : 'db_polling');
     const reasons: string[] = [];
     let status: QueueStatus = 'healthy';
@@ -91,7 +94,8 @@ export class QueueInspector {
     if (mode === 'redis_streams' && streams !== undefined && backlog > 0 && streams.every((s) => s.consumers.length === 0)) {
       raise('degraded', 'entries are waiting and no consumer has ever read them');
     }
-    return { mode, status, reasons, ...(streams === undefined ? {} : { streams, totals }), polling, deadLetters };
+    const redis = redisState === undefined ? {} : { redis: { topology: redisState.topology, node: redisState.node, ok: redisState.ok } };
+    return { mode, status, reasons, ...(streams === undefined ? {} : { streams, totals }), polling, deadLetters, ...redis };
   }
 
   /** The numbers the queue gauges export. */

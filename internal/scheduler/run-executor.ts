@@ -8,13 +8,20 @@ import type { Metrics, RunOutcome } from '../platform/metrics.js';
 import { TimeoutError } from '../platform/timeout.js';
 import {
   type AttemptResult,
+  type CompletionRequest,
   type JsonObject,
   type SlotCompletion,
   type SlotEffects,
   type Store,
+  catchUpSlot,
+  isStoreError,
   isStoreOutage,
+  isStoreOutageConfirmed,
+  leaseRelease,
+  slotPutBack,
   taskMemoryGet,
 } from '../store/index.js';
+import type { HostGate, HostPermit } from './host-gate.js';
 import type { Job } from './job.js';
 import { effectsOf } from './run-effects.js';
 import { RunRecorder, type RunRecorderConfig, type RunStarted } from './run-recorder.js';
@@ -26,14 +33,27 @@ export interface RunExecutorDeps {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Politeness per host; without it no run is held back. */
+  hostGate?: HostGate | undefined;
 }
 
-export type RunExecutorConfig = RunRecorderConfig;
+export interface RunExecutorConfig extends RunRecorderConfig {
+  /** Tries of an outcome while the store is out of reach before the lease is given up. Default {@link RECORD_MAX_TRIES}. */
+  maxRecordTries?: number;
+  /** Waits between those tries. Default {@link RECORD_RETRY_BACKOFF}. */
+  recordBackoff?: BackoffPolicy;
+}
 
 /** Waits between tries of a run start the store could not take: 200 ms, doubling, up to 2 s. */
 export const START_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2000, jitter: 'none' };
 /** Waits between tries of an outcome the store could not take: 200 ms, doubling, up to 5 s. */
 export const RECORD_RETRY_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 5000, jitter: 'none' };
+/**
+ * Tries of an outcome while the store is out of reach (about 35 s with {@link RECORD_RETRY_BACKOFF}) before the run
+ * gives its lease up: it stops being renewed, expires, and recovery takes the slot. A lease is never kept alive
+ * for a record that cannot be written.
+ */
+export const RECORD_MAX_TRIES = 10;
 
 /**
  * Runs one claimed slot: records the attempt's start, runs the handler under the task's timeout, then records the
@@ -46,19 +66,89 @@ export class RunExecutor implements JobRunner {
 
   constructor(
     private readonly deps: RunExecutorDeps,
-    config: RunExecutorConfig,
+    private readonly config: RunExecutorConfig,
   ) {
     this.recorder = new RunRecorder(deps, config);
   }
 
   async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
+    const admission = await this.admit(job);
+    if (admission === undefined) return;
+    try {
+      await this.executeAdmitted(job, poolSignal, abandoned, admission.heldBack);
+    } finally {
+      await admission.permit?.release();
+    }
+  }
+
+  /**
+   * Before an attempt starts: a slot its catch-up policy moves is put back at the slot it picks, and a run whose
+   * host has its fill of requests is put back until there is room (outside the pool, its attempt unused). Either
+   * way the slot is given back (and its entry acknowledged: the row is due again), and this resolves undefined.
+   * Otherwise resolves with the host permit the run holds, if any, and how long it was held back.
+   */
+  private async admit(job: Job): Promise<{ permit?: HostPermit; heldBack?: { host: string; waitedMs: number } } | undefined> {
+    const { claim } = job;
+    const { task } = claim;
+    const fresh = claim.attempt === 1 && (claim.source === 'periodic' || claim.source === 'poll' || claim.source === 'api' || claim.source === 'direct');
+    const now = new Date(this.deps.clock.now());
+    if (fresh) {
+      const slot = catchUpSlot(task.schedule, claim.slot, now, task.id);
+      if (slot.getTime() !== claim.slot.getTime()) {
+        this.deps.logger.info({ taskId: task.id, missed: claim.slot.toISOString(), next: slot.toISOString(), policy: task.schedule.catchUp ?? 'collapse' }, 'missed slots caught up');
+        await this.putBack(job, { runAfter: slot, nextRunAt: slot });
+        return undefined;
+      }
+    }
+    const gate = this.deps.hostGate;
+    const type = this.deps.registry.get(task.type);
+    if (gate === undefined || type?.target === undefined) return {};
+    const check = this.deps.registry.checkPayload(task.type, task.payload);
+    const target = check.ok ? type.target(check.payload as never) : undefined;
+    if (target === undefined) return {};
+    const admission = await gate.admit(target);
+    // Held back before (for this slot) when its start was pushed past the slot without a retry.
+    const wasHeld = claim.attempt === 1 && task.runAfter.getTime() > claim.slot.getTime();
+    if (admission.ok) {
+      return wasHeld
+        ? { permit: admission.permit, heldBack: { host: target.host, waitedMs: Math.max(0, now.getTime() - claim.slot.getTime()) } }
+        : { permit: admission.permit };
+    }
+    if (!wasHeld) this.deps.metrics.hostHeldBack.inc({ host: target.host, kind: 'run' });
+    const wait = heldBackWait(admission.retryInMs, now.getTime() - claim.slot.getTime());
+    this.deps.logger.debug({ taskId: task.id, host: target.host, reason: admission.reason, retryInMs: wait }, 'run held back by its host limit');
+    await this.putBack(job, { runAfter: new Date(Math.max(now.getTime() + wait, claim.slot.getTime() + 1)) });
+    return undefined;
+  }
+
+  /** Gives the claim back (see `slotPutBack`) and acknowledges its entry; a failure leaves it to its lease. */
+  private async putBack(job: Job, at: { runAfter: Date; nextRunAt?: Date }): Promise<void> {
+    try {
+      await slotPutBack(this.deps.store, { taskId: job.claim.task.id, leaseToken: job.claim.leaseToken, ...at });
+      await job.onRecorded?.();
+    } catch (err) {
+      this.deps.logger.warn({ err, taskId: job.claim.task.id }, 'could not give a slot back; its lease expires and recovery frees it');
+    }
+  }
+
+  private async executeAdmitted(
+    job: Job,
+    poolSignal: AbortSignal,
+    abandoned: AbortSignal,
+    heldBack: { host: string; waitedMs: number } | undefined,
+  ): Promise<void> {
     const { claim } = job;
     const { task } = claim;
     const started = await this.begin(job, poolSignal);
     if (started === 'failed') return;
     if (started === undefined) {
-      // The lease ran out while the claim waited (or the run was aborted before it began): not ours to run.
-      this.deps.logger.warn({ taskId: task.id }, 'lease lost before the run started; not running it');
+      // Not ours to run: the lease ran out while the claim waited (or was taken over), the task was paused or
+      // deleted meanwhile, or the run was aborted before it began. A lease still held is given back, so that a
+      // paused task's slot waits for it to resume instead of for recovery; one whose attempt did start stays.
+      this.deps.logger.warn({ taskId: task.id }, 'lease lost, or task no longer running, before the run started; not running it');
+      await leaseRelease(this.deps.store, { claims: [claim] }).catch((err: unknown) =>
+        this.deps.logger.warn({ err, taskId: task.id }, 'could not give back an unstarted claim; it expires'),
+      );
       return;
     }
     const { runId, startedAt } = started;
@@ -67,15 +157,20 @@ export class RunExecutor implements JobRunner {
     }
 
     const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
+    if (heldBack !== undefined && isPlainObject(result.output)) {
+      // The run's own record of its wait for the host (its lateness shows it too).
+      result.output = { ...result.output, held_back: { host: heldBack.host, waited_ms: heldBack.waitedMs } };
+    }
     if (poolSignal.reason instanceof LeaseLostError) {
       // Stopped because the lease was, or was about to be, lost: this is not an outcome of the slot. Record
       // nothing and acknowledge nothing; recovery marks the attempt and runs the slot again.
       this.deps.logger.warn({ taskId: task.id, reason: poolSignal.reason.message }, 'run stopped: lease lost; left for recovery');
       return;
     }
-    const completion = await this.record(job, runId, result, effects, abandoned);
-    if (completion === undefined) return;
-    this.observe(task.type, result, completion);
+    const recorded = await this.record(job, runId, result, effects, abandoned);
+    if (recorded === undefined) return;
+    const { completion } = recorded;
+    this.observe(task.type, recorded.result, completion);
     try {
       await job.onRecorded?.();
     } catch (err) {
@@ -169,33 +264,63 @@ export class RunExecutor implements JobRunner {
     }
   }
 
-  /** Records the outcome, retrying while the store is unreachable; gives up only when the pool abandons the job. */
+  /**
+   * Records the outcome. While the store is out of reach (a ping on another connection fails too) it is tried again
+   * with backoff, up to {@link RECORD_MAX_TRIES}. An outcome the database refuses (an oversized statement, a value
+   * out of range) is recorded instead as a failed attempt saying why, so that the slot moves on like any failure and
+   * its batch-mates are not held up. Gives up, leaving the slot to recovery once its lease expires, when even that
+   * cannot be written, after the bounded tries, or when the pool abandons the job at the shutdown deadline.
+   */
   private async record(
     job: Job,
     runId: number,
     result: AttemptResult,
     effects: SlotEffects | undefined,
     abandoned: AbortSignal,
-  ): Promise<SlotCompletion | undefined> {
-    const backoff = new Backoff(RECORD_RETRY_BACKOFF);
-    for (;;) {
+  ): Promise<{ completion: SlotCompletion; result: AttemptResult } | undefined> {
+    const taskId = job.claim.task.id;
+    const backoff = new Backoff(this.config.recordBackoff ?? RECORD_RETRY_BACKOFF);
+    const maxTries = this.config.maxRecordTries ?? RECORD_MAX_TRIES;
+    let request: CompletionRequest = { claim: job.claim, runId, result, effects };
+    let fellBack = false;
+    let connectionErrors = 0;
+    for (let tries = 1; ; tries += 1) {
       // Past the shutdown deadline: record nothing, so the slot is never marked done by a cut-short run.
       if (abandoned.aborted) return undefined;
       try {
-        return await this.recorder.complete({ claim: job.claim, runId, result, effects });
+        return { completion: await this.recorder.complete(request), result: request.result };
       } catch (err) {
-        if (!isStoreOutage(err)) {
-          this.deps.logger.error({ err, taskId: job.claim.task.id }, 'recording the run failed; left for recovery');
+        if (await isStoreOutageConfirmed(this.deps.store, err)) {
+          if (tries >= maxTries) {
+            this.deps.logger.error({ err, taskId, tries }, 'store unavailable; giving the lease up, recovery will take the slot');
+            return undefined;
+          }
+          const wait = backoff.next();
+          this.deps.logger.warn({ taskId, retryInMs: wait }, 'store unavailable; retrying record');
+          // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
+          await delay(wait, abandoned);
+          continue;
+        }
+        // The connection dropped but the database answers: once more at once, in case it was a pooled connection
+        // the server had just closed; twice means the statement itself is what the server refuses.
+        if (isStoreError(err, 'unavailable') && connectionErrors < 1) {
+          connectionErrors += 1;
+          continue;
+        }
+        if (fellBack) {
+          this.deps.logger.error({ err, taskId }, 'recording the run failed; left for recovery');
           return undefined;
         }
-        const wait = backoff.next();
-        this.deps.logger.warn({ taskId: job.claim.task.id, retryInMs: wait }, 'store unavailable; retrying record');
-        // Wakes early only for the shutdown deadline, which stays unaborted until then: no busy loop.
-        await delay(wait, abandoned);
+        fellBack = true;
+        const why = isStoreError(err, 'unavailable')
+          ? `the database dropped the connection of this write while it answers others (a statement over its max_allowed_packet?): ${errorMessage(err, 500)}`
+          : errorMessage(err, 1000);
+        const error = `the outcome could not be recorded: ${why}`;
+        this.deps.logger.error({ err, taskId }, 'the store refused the outcome; recording the attempt as failed');
+        request = { claim: job.claim, runId, result: { ...result, status: 'failed', output: null, error }, effects: undefined };
       }
     }
   }
-
 
   private observe(type: string, result: AttemptResult, completion: SlotCompletion): void {
     const outcome: RunOutcome = completion.kind === 'lease_lost' ? 'lease_lost' : result.status;
@@ -206,4 +331,18 @@ export class RunExecutor implements JobRunner {
       this.deps.logger.warn({ type }, 'lease lost before the run was recorded; recovery owns the slot');
     }
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * How long a run held back by its host waits before it is offered again: what the limit says, or longer the
+ * longer the run has waited already (an eighth of it, up to 2 s), so that many runs queued behind one host do not
+ * keep claiming and giving back their slots; plus a random spread, so that they do not all come back at once.
+ */
+export function heldBackWait(retryInMs: number, waitedMs: number): number {
+  const base = Math.max(retryInMs, Math.min(2000, Math.floor(Math.max(0, waitedMs) / 8)));
+  return base + Math.floor(Math.random() * Math.min(500, base / 2 + 20));
 }

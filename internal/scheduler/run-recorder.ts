@@ -6,7 +6,7 @@ import {
   type CompletionRequest,
   type SlotCompletion,
   type Store,
-  isStoreOutage,
+  isStoreOutageConfirmed,
   retryOnBusy,
   runStartMany,
   slotCompleteMany,
@@ -28,12 +28,16 @@ export interface RunRecorderConfig {
   retry: BackoffPolicy;
   /** Most starts, or outcomes, written in one statement. Default 100. */
   maxBatch?: number;
+  /** Cap on a run's output and on notification bodies, in bytes of JSON (APP_MAX_OUTPUT_BYTES). Default 256 KiB. */
+  maxOutputBytes?: number;
 }
 
 /**
  * Writes run starts and outcomes with group commit: while one batch is being written, the next ones gather, so
  * that a busy pool pays a few statements per batch rather than several per run. A batch that fails for a reason
- * other than an outage is written again one item at a time, so that one bad item fails alone.
+ * other than an outage is written again one item at a time, so that one bad item fails alone. A connection error
+ * is an outage only when the database does not answer a ping on another connection: MariaDB closes the connection
+ * of a statement over `max_allowed_packet`, and that must fail its own item, not every item of the batch.
  */
 export class RunRecorder {
   private readonly starts: Batcher<ClaimedSlot, RunStarted | undefined>;
@@ -43,7 +47,11 @@ export class RunRecorder {
     private readonly deps: { store: Store; clock: Clock },
     private readonly config: RunRecorderConfig,
   ) {
-    const options = { maxBatch: config.maxBatch ?? 100, maxInFlight: 2, retryAlone: (err: unknown) => !isStoreOutage(err) };
+    const options = {
+      maxBatch: config.maxBatch ?? 100,
+      maxInFlight: 2,
+      retryAlone: async (err: unknown) => !(await isStoreOutageConfirmed(deps.store, err)),
+    };
     this.starts = new Batcher((claims) => this.writeStarts(claims), options);
     this.completions = new Batcher((items) => this.writeCompletions(items), options);
   }
@@ -72,6 +80,13 @@ export class RunRecorder {
 
   private writeCompletions(items: CompletionRequest[]): Promise<SlotCompletion[]> {
     const now = new Date(this.deps.clock.now());
-    return retryOnBusy(() => slotCompleteMany(this.deps.store, { items, now, retryDelayMs: (attempt) => backoffDelay(attempt, this.config.retry) }));
+    return retryOnBusy(() =>
+      slotCompleteMany(this.deps.store, {
+        items,
+        now,
+        retryDelayMs: (attempt) => backoffDelay(attempt, this.config.retry),
+        ...(this.config.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.config.maxOutputBytes }),
+      }),
+    );
   }
 }

@@ -5,8 +5,8 @@ import type { Clock } from '../platform/clock.js';
 import { delay } from '../platform/lifecycle.js';
 import type { Metrics } from '../platform/metrics.js';
 import { LoopService } from '../platform/service.js';
-import { type RunSource, type Store, deadLetterInsert, slotClaimByIds, slotUnmarkQueued } from '../store/index.js';
-import { type EntryRef, PRIORITIES, type StreamEntry, isQueueError } from '../taskqueue/index.js';
+import { type RunSource, type Store, deadLetterInsert, isStoreError, slotClaimByIds, slotUnmarkQueued } from '../store/index.js';
+import { type EntryRef, PRIORITIES, type StreamEntry, entryKeyOf, isQueueError } from '../taskqueue/index.js';
 import type { QueueBroker, QueueHealth } from './queue-broker.js';
 import type { ClaimConfig, TaskSource } from './task-source.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -73,7 +73,9 @@ export class StreamSource extends LoopService implements TaskSource {
       if (perStream >= 1) entries = await this.deps.broker.readBlocking(perStream, this.config.blockMs);
       else await delay(Math.min(this.config.blockMs, 100), options.signal);
     }
-    await this.process(entries);
+    const failures: unknown[] = [];
+    await this.process(entries, failures);
+    if (failures.length > 0) throw failures[0];
     return entries.length;
   }
 
@@ -83,22 +85,26 @@ export class StreamSource extends LoopService implements TaskSource {
     if (room <= 0) return 0;
     const { entries, deleted } = await this.deps.broker.autoclaim(this.config.pendingIdleMs, room);
     const now = new Date(this.deps.clock.now());
+    const failures: unknown[] = [];
     for (const ref of deleted) {
-      await deadLetterInsert(this.deps.store, {
-        taskId: null,
-        slot: null,
-        reason: 'deleted_while_pending',
-        error: 'the entry was deleted from the stream while it was pending',
-        fields: { stream: ref.stream, id: ref.id },
-        now,
-      });
+      await this.settle(ref, failures, () =>
+        deadLetterInsert(this.deps.store, {
+          taskId: null,
+          slot: null,
+          reason: 'deleted_while_pending',
+          error: 'the entry was deleted from the stream while it was pending',
+          fields: { stream: ref.stream, id: ref.id },
+          entryKey: entryKeyOf(ref),
+          now,
+        }),
+      );
     }
-    await this.deps.broker.ack(deleted);
     if (entries.length > 0) {
       this.deps.metrics.autoclaim.inc(entries.length);
       this.deps.logger.info({ count: entries.length }, 'reclaimed stalled entries');
     }
-    await this.process(entries);
+    await this.process(entries, failures);
+    if (failures.length > 0) throw failures[0];
     return entries.length + deleted.length;
   }
 
@@ -122,32 +128,37 @@ export class StreamSource extends LoopService implements TaskSource {
   }
 
   /**
-   * Turns entries into jobs. Nothing is acknowledged unless what it leads to is recorded first: a dead letter, a
-   * run outcome, or the knowledge that the slot is not ours to run (a duplicate).
+   * Turns entries into jobs. Each entry is settled and acknowledged on its own: nothing is acknowledged unless what
+   * it leads to is recorded first (a dead letter, a run outcome, or the knowledge that the slot is not ours to run),
+   * and one entry that cannot be settled stays pending alone, never holding up the others of its batch. Failures
+   * are gathered in `failures`; the caller throws the first once every other entry is settled.
    */
-  private async process(entries: StreamEntry[]): Promise<void> {
+  private async process(entries: StreamEntry[], failures: unknown[]): Promise<void> {
     if (entries.length === 0) return;
     const now = new Date(this.deps.clock.now());
-    const toAck: EntryRef[] = [];
     const byTask = new Map<number, Extract<StreamEntry, { kind: 'message' }>[]>();
     for (const entry of entries) {
       if (entry.kind === 'malformed') {
-        await deadLetterInsert(this.deps.store, {
-          taskId: null,
-          slot: null,
-          reason: 'malformed',
-          error: entry.error,
-          fields: { ...entry.fields, _stream: entry.stream, _id: entry.id },
-          now,
-        });
-        toAck.push(entry);
+        await this.settle(entry, failures, () =>
+          deadLetterInsert(this.deps.store, {
+            taskId: null,
+            slot: null,
+            reason: 'malformed',
+            error: entry.error,
+            fields: { ...entry.fields, _stream: entry.stream, _id: entry.id },
+            entryKey: entryKeyOf(entry),
+            now,
+          }),
+        );
         continue;
       }
       byTask.set(entry.message.taskId, [...(byTask.get(entry.message.taskId) ?? []), entry]);
     }
+    if (byTask.size === 0) return;
 
-    if (byTask.size > 0) {
-      const result = await slotClaimByIds(this.deps.store, {
+    let result: Awaited<ReturnType<typeof slotClaimByIds>>;
+    try {
+      result = await slotClaimByIds(this.deps.store, {
         ids: [...byTask.keys()],
         workerId: this.config.workerId,
         leaseToken: randomUUID(),
@@ -159,30 +170,83 @@ export class StreamSource extends LoopService implements TaskSource {
           return source !== undefined && CHANNELS.has(source) ? source : 'periodic';
         },
       });
-      // Claims first: they are committed, so nothing may stand between them and the pool. A claim the pool
-      // refuses (it filled between the read and the claim; reads are sized to its room, so it never should) is
-      // given back, and its entry stays pending until it is reclaimed: the row is due again either way.
-      const jobs = result.claimed.flatMap((claim) => {
-        const [first, ...duplicates] = byTask.get(claim.task.id) ?? [];
-        byTask.delete(claim.task.id);
-        toAck.push(...duplicates);
-        return first === undefined ? [] : [{ claim, onRecorded: () => this.acks.submit(first) }];
-      });
-      await this.deps.pool.offerAll(jobs);
-      for (const id of result.missing) {
-        const entry = byTask.get(id)?.[0];
-        await deadLetterInsert(this.deps.store, {
-          taskId: id,
-          slot: entry?.message.slot ? new Date(entry.message.slot) : null,
-          reason: 'unknown_task',
-          error: `task ${id} does not exist`,
-          fields: { ...entry?.fields },
-          now,
-        });
-      }
-      if (result.notAllowed.length > 0) await slotUnmarkQueued(this.deps.store, result.notAllowed);
-      for (const rest of byTask.values()) toAck.push(...rest);
+    } catch (err) {
+      // Nothing was claimed: these entries stay pending and are read again after the idle time.
+      failures.push(err);
+      return;
     }
-    await this.deps.broker.ack(toAck);
+    // Claims first: they are committed, so nothing may stand between them and the pool. A claim the pool
+    // refuses (it filled between the read and the claim; reads are sized to its room, so it never should) is
+    // given back, and its entry stays pending until it is reclaimed: the row is due again either way.
+    const duplicates: EntryRef[] = [];
+    const jobs = result.claimed.flatMap((claim) => {
+      const [first, ...others] = byTask.get(claim.task.id) ?? [];
+      byTask.delete(claim.task.id);
+      duplicates.push(...others);
+      return first === undefined ? [] : [{ claim, onRecorded: () => this.acks.submit(first) }];
+    });
+    await this.deps.pool.offerAll(jobs);
+    await this.ackAll(duplicates, failures);
+    for (const id of result.missing) {
+      for (const entry of byTask.get(id) ?? []) {
+        await this.settle(entry, failures, () => this.unknownTask(entry, now));
+      }
+      byTask.delete(id);
+    }
+    if (result.notAllowed.length > 0) {
+      const notAllowed = result.notAllowed.flatMap((id) => byTask.get(id) ?? []);
+      for (const id of result.notAllowed) byTask.delete(id);
+      // One statement for all; if it fails they stay pending together (the rows are due again either way).
+      try {
+        await slotUnmarkQueued(this.deps.store, result.notAllowed);
+        await this.ackAll(notAllowed, failures);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    // The rest were not due or already leased: duplicates, which the row, not the entry, makes harmless.
+    await this.ackAll([...byTask.values()].flat(), failures);
+  }
+
+  /** Acknowledges entries that need nothing recorded, together (one XACK per stream), each settled on its own. */
+  private async ackAll(entries: readonly EntryRef[], failures: unknown[]): Promise<void> {
+    await Promise.all(entries.map((entry) => this.settle(entry, failures, async () => undefined)));
+  }
+
+  /** The `unknown_task` dead letter of an entry whose task does not exist. */
+  private async unknownTask(entry: Extract<StreamEntry, { kind: 'message' }>, now: Date): Promise<void> {
+    const write = (slot: Date | null) =>
+      deadLetterInsert(this.deps.store, {
+        taskId: entry.message.taskId,
+        slot,
+        reason: 'unknown_task',
+        error: `task ${entry.message.taskId} does not exist`,
+        fields: { ...entry.fields },
+        entryKey: entryKeyOf(entry),
+        now,
+      });
+    const slot = entry.message.slot === '' ? null : new Date(entry.message.slot);
+    try {
+      await write(slot);
+    } catch (err) {
+      // Parsing already refuses slots the store cannot hold; should the database still refuse this one, the
+      // letter is kept without it (the entry's fields keep the text) rather than left to fail at every delivery.
+      if (!isStoreError(err, 'invalid') || slot === null) throw err;
+      await write(null);
+    }
+  }
+
+  /**
+   * Records what an entry leads to with `record`, then acknowledges it. A failure leaves that entry pending (it is
+   * reclaimed after the idle time) and is added to `failures`; it never stops the entries after it.
+   */
+  private async settle(entry: EntryRef, failures: unknown[], record: () => Promise<unknown>): Promise<void> {
+    try {
+      await record();
+      await this.acks.submit({ stream: entry.stream, id: entry.id });
+    } catch (err) {
+      failures.push(err);
+      this.deps.logger.warn({ err, stream: entry.stream, id: entry.id }, 'could not settle a stream entry; it stays pending');
+    }
   }
 }

@@ -193,7 +193,8 @@ export class FakeHealth implements QueueHealth {
 
   get state(): RedisState {
     const error = !this.up ? 'redis unreachable (fake)' : this.broken;
-    return error === undefined ? { ok: true, addr: 'fake:6379' } : { ok: false, addr: 'fake:6379', error };
+    const where = { addr: 'fake:6379', topology: 'standalone', node: 'fake:6379' } as const;
+    return error === undefined ? { ok: true, ...where } : { ok: false, ...where, error };
   }
 
   async refresh(): Promise<RedisState> {

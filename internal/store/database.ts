@@ -96,7 +96,8 @@ function openSqlite(file: string): Store {
     database: async () => {
       const conn = new SqliteDatabase(file);
       conn.pragma('journal_mode = WAL');
-      conn.pragma('synchronous = NORMAL');
+      // FULL: a commit is on disk before it returns, so a 201 survives a power loss (G1); WAL keeps it cheap.
+      conn.pragma('synchronous = FULL');
       conn.pragma('busy_timeout = 5000');
       conn.pragma('foreign_keys = ON');
       return conn;

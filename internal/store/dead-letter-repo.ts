@@ -1,5 +1,7 @@
 import type { Db } from './database.js';
+import { isStoreError } from './errors.js';
 import { deadLetterFromRow, pageOf } from './mappers.js';
+import { capJsonValue, capText } from './output-cap.js';
 import type { DeadLetter, DeadLetterReason, JsonObject, Page } from './types.js';
 
 export interface DeadLetterInsertParams {
@@ -8,22 +10,50 @@ export interface DeadLetterInsertParams {
   reason: DeadLetterReason;
   error: string | null;
   fields: JsonObject;
+  /**
+   * The stream entry it is made from, as `<stream key>/<entry id>`. A dead letter is written once per entry: when
+   * one already exists for it (the entry was delivered again), that one's id is returned and nothing is written.
+   */
+  entryKey?: string | undefined;
   now: Date;
 }
 
 export async function deadLetterInsert(conn: Db, params: DeadLetterInsertParams): Promise<number> {
-  const result = await conn.db
-    .insertInto('dead_letters')
-    .values({
-      task_id: params.taskId,
-      slot: params.slot,
-      reason: params.reason,
-      error: params.error,
-      fields: JSON.stringify(params.fields),
-      created_at: params.now,
-    })
-    .executeTakeFirstOrThrow();
-  return Number(result.insertId);
+  const entryKey = params.entryKey ?? null;
+  if (entryKey !== null) {
+    const existing = await deadLetterIdByEntry(conn, entryKey);
+    if (existing !== undefined) return existing;
+  }
+  try {
+    const result = await conn.db
+      .insertInto('dead_letters')
+      .values({
+        task_id: params.taskId,
+        slot: params.slot,
+        reason: params.reason,
+        error: capText(params.error),
+        fields: JSON.stringify(capJsonValue(params.fields, MAX_FIELDS_BYTES)),
+        entry_key: entryKey,
+        created_at: params.now,
+      })
+      .executeTakeFirstOrThrow();
+    return Number(result.insertId);
+  } catch (err) {
+    // Another consumer wrote it in the same moment (the unique key on entry_key): that one stands.
+    if (entryKey !== null && isStoreError(err, 'conflict')) {
+      const existing = await deadLetterIdByEntry(conn, entryKey);
+      if (existing !== undefined) return existing;
+    }
+    throw err;
+  }
+}
+
+/** A dead letter's `fields` (an entry's raw fields) are kept up to this many bytes of JSON. */
+const MAX_FIELDS_BYTES = 64 * 1024;
+
+async function deadLetterIdByEntry(conn: Db, entryKey: string): Promise<number | undefined> {
+  const row = await conn.db.selectFrom('dead_letters').select('id').where('entry_key', '=', entryKey).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.id);
 }
 
 export async function deadLetterGetById(conn: Db, id: number): Promise<DeadLetter | undefined> {

@@ -1,5 +1,6 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type {
+  CatchUp,
   Database,
   DeadLetter,
   DeadLetterRow,
@@ -25,17 +26,38 @@ export function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
-export function scheduleOf(row: Pick<TaskRow, 'schedule_every' | 'schedule_cron' | 'schedule_tz'>): Schedule {
-  if (row.schedule_every !== null) return { every: Number(row.schedule_every) };
+export function scheduleOf(
+  row: Pick<TaskRow, 'schedule_every' | 'schedule_cron' | 'schedule_tz'> & Partial<Pick<TaskRow, 'schedule_jitter' | 'schedule_catch_up'>>,
+): Schedule {
+  const jitter = row.schedule_jitter === null || row.schedule_jitter === undefined ? {} : { jitter: Number(row.schedule_jitter) };
+  const catchUp = catchUpOf(row.schedule_catch_up ?? null);
+  const options = { ...jitter, ...(catchUp === undefined ? {} : { catchUp }) };
+  if (row.schedule_every !== null) return { every: Number(row.schedule_every), ...options };
   return row.schedule_tz === null
-    ? { cron: row.schedule_cron ?? '' }
-    : { cron: row.schedule_cron ?? '', tz: row.schedule_tz };
+    ? { cron: row.schedule_cron ?? '', ...options }
+    : { cron: row.schedule_cron ?? '', tz: row.schedule_tz, ...options };
 }
 
 export function scheduleColumns(schedule: Schedule) {
+  const options = {
+    schedule_jitter: schedule.jitter ?? null,
+    schedule_catch_up: schedule.catchUp === undefined ? null : catchUpColumn(schedule.catchUp),
+  };
   return 'every' in schedule
-    ? { schedule_every: schedule.every, schedule_cron: null, schedule_tz: null }
-    : { schedule_every: null, schedule_cron: schedule.cron, schedule_tz: schedule.tz ?? null };
+    ? { schedule_every: schedule.every, schedule_cron: null, schedule_tz: null, ...options }
+    : { schedule_every: null, schedule_cron: schedule.cron, schedule_tz: schedule.tz ?? null, ...options };
+}
+
+/** `schedule_catch_up` as the store reads it: null (and `collapse`) is the default. */
+function catchUpOf(column: string | null): CatchUp | undefined {
+  if (column === null) return undefined;
+  if (column === 'skip' || column === 'collapse') return column;
+  const match = /^window:(\d+)$/.exec(column);
+  return match === null ? undefined : { windowMs: Number(match[1]) };
+}
+
+function catchUpColumn(catchUp: CatchUp): string {
+  return typeof catchUp === 'string' ? catchUp : `window:${Math.round(catchUp.windowMs)}`;
 }
 
 export function taskFromRow(row: TaskRow): Task {

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from './database.js';
 import { pageOf, parseJson, toDate, toDateOrNull } from './mappers.js';
 import { lockAndSet, withClaimTransaction } from './locking.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, capJsonValue, capText } from './output-cap.js';
 import { withTransaction } from './transaction.js';
 import type { JsonObject, Notification, Page } from './types.js';
 
@@ -21,8 +23,16 @@ export interface NotificationDraft {
   body: JsonObject;
 }
 
-export async function notificationInsert(conn: Db, params: { drafts: readonly NotificationDraft[]; now: Date }): Promise<void> {
+/**
+ * Queues notifications. Each body is capped at `maxBodyBytes` of JSON (APP_MAX_OUTPUT_BYTES; default 256 KiB) like a
+ * run's output, which it usually copies: a larger one keeps its small fields and says what was cut.
+ */
+export async function notificationInsert(
+  conn: Db,
+  params: { drafts: readonly NotificationDraft[]; now: Date; maxBodyBytes?: number },
+): Promise<void> {
   if (params.drafts.length === 0) return;
+  const maxBodyBytes = params.maxBodyBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   await conn.db
     .insertInto('notifications')
     .values(
@@ -32,7 +42,7 @@ export async function notificationInsert(conn: Db, params: { drafts: readonly No
         channel_id: d.channelId,
         event: d.event,
         url: d.url,
-        body: JSON.stringify(d.body),
+        body: JSON.stringify(capJsonValue(d.body, maxBodyBytes)),
         status: 'pending' as const,
         attempts: 0,
         next_attempt_at: params.now,
@@ -51,6 +61,8 @@ export interface ClaimedNotification {
   body: string;
   /** The attempt this delivery is (1 for the first). */
   attempt: number;
+  /** The delivery lease's token: the attempt is recorded only while it still holds the notification. */
+  leaseToken: string;
   channelId: number | null;
   /** The channel, secrets included; null when there is none, or when it was deleted since. */
   channel: { id: number; name: string; kind: string; config: JsonObject } | null;
@@ -73,7 +85,11 @@ export async function notificationClaimDue(
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', params.now)]))
       .orderBy('next_attempt_at', 'asc')
       .limit(params.limit);
-    const rows = await lockAndSet(trx, 'notifications', query, { lease_until: new Date(params.now.getTime() + params.leaseMs) });
+    const leaseToken = randomUUID();
+    const rows = await lockAndSet(trx, 'notifications', query, {
+      lease_until: new Date(params.now.getTime() + params.leaseMs),
+      lease_token: leaseToken,
+    });
     // Channels are read without locking them (a join would lock them too, and make other notifiers skip every
     // notification of a busy channel); a channel changed meanwhile is simply read as it is now.
     const channels = await channelsById(
@@ -86,13 +102,19 @@ export async function notificationClaimDue(
       url: r.url,
       body: r.body,
       attempt: Number(r.attempts) + 1,
+      leaseToken,
       channelId: r.channel_id === null ? null : Number(r.channel_id),
       channel: r.channel_id === null ? null : (channels.get(Number(r.channel_id)) ?? null),
     }));
   });
 }
 
-/** Records one delivery attempt and moves the notification on: delivered, retried at `retryAt`, or failed. */
+/**
+ * Records one delivery attempt and moves the notification on: delivered, retried at `retryAt`, or failed. Fenced by
+ * the delivery lease, as a run's outcome is: when the lease has passed to another process (this record came after
+ * it expired and the notification was claimed again), nothing is written and false is returned, so that the same
+ * attempt is never recorded twice nor overwrites what the newer delivery found.
+ */
 export async function notificationRecordAttempt(
   conn: Db,
   params: {
@@ -105,26 +127,16 @@ export async function notificationRecordAttempt(
     /** When to try again; null when the attempts are used up. */
     retryAt: Date | null;
   },
-): Promise<void> {
+): Promise<boolean> {
   const { notification: n, now } = params;
-  await withTransaction(conn, async (trx) => {
-    await trx.db
-      .insertInto('notification_attempts')
-      .values({
-        notification_id: n.id,
-        attempt: n.attempt,
-        status_code: params.statusCode,
-        error: params.error,
-        duration_ms: Math.round(params.durationMs),
-        created_at: now,
-      })
-      .execute();
-    await trx.db
+  return withTransaction(conn, async (trx) => {
+    const moved = await trx.db
       .updateTable('notifications')
       .set({
         attempts: n.attempt,
         lease_until: null,
-        last_error: params.ok ? null : params.error,
+        lease_token: null,
+        last_error: params.ok ? null : capText(params.error),
         ...(params.ok
           ? { status: 'delivered' as const, delivered_at: now }
           : params.retryAt === null
@@ -132,8 +144,36 @@ export async function notificationRecordAttempt(
             : { next_attempt_at: params.retryAt }),
       })
       .where('id', '=', n.id)
+      .where('lease_token', '=', n.leaseToken)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) === 0) return false;
+    await trx.db
+      .insertInto('notification_attempts')
+      .values({
+        notification_id: n.id,
+        attempt: n.attempt,
+        status_code: params.statusCode,
+        error: capText(params.error),
+        duration_ms: Math.round(params.durationMs),
+        created_at: now,
+      })
       .execute();
+    return true;
   });
+}
+
+/**
+ * Gives a claimed notification back without an attempt, due again at `until` (a delivery held back by its host's
+ * limits). Returns whether it was still pending.
+ */
+export async function notificationPostpone(conn: Db, params: { id: number; until: Date }): Promise<boolean> {
+  const result = await conn.db
+    .updateTable('notifications')
+    .set({ lease_until: null, next_attempt_at: params.until })
+    .where('id', '=', params.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** A task's notifications with every delivery attempt, newest first. */

@@ -65,11 +65,16 @@ export async function runListBySlot(conn: Db, params: { taskId: number; slot: Da
 }
 
 /**
- * Records the start of attempts, only while each claim's lease still holds: a claim that waited in a buffer past
- * its lease (recovery may have handed the slot on) must not start. One INSERT … SELECT writes every run row,
- * fenced by (id, lease_token); the unique (task, slot, attempt) key keeps it to one row per attempt, so trying a
- * start again (after a lost answer) writes nothing new and answers the same run. Returns the run id of each claim
- * whose lease holds; a claim missing from the answer must not run.
+ * Records the start of attempts, only while each claim's lease still holds and its task is still `running`:
+ * - a claim that waited in a buffer past its lease must not start, whether or not recovery has run yet (`now` is
+ *   the database's clock, as every lease time is);
+ * - a claim of a task that was paused (or deleted) meanwhile must not start once the PATCH or DELETE has answered:
+ *   the status is read by the same statement that writes the run row.
+ * One INSERT … SELECT writes every run row, fenced by (id, lease_token); the unique (task, slot, attempt) key keeps
+ * it to one row per attempt, so trying a start again (after a lost answer) writes nothing new and answers the same
+ * run, as long as that run is still `running` under a live lease. Returns the run id of each claim that may run; a
+ * claim missing from the answer must not run (its caller gives the lease back with {@link leaseRelease}, which
+ * leaves a slot whose attempt did start to recovery).
  */
 export async function runStartMany(
   conn: Db,
@@ -106,7 +111,9 @@ export async function runStartMany(
             eb.val(params.workerId).as('worker'),
           ])
           .where('id', 'in', ids)
-          .where('lease_token', '=', caseById('id', claims.map((c) => [c.task.id, c.leaseToken]))),
+          .where('lease_token', '=', caseById('id', claims.map((c) => [c.task.id, c.leaseToken])))
+          .where('lease_expires_at', '>', params.now)
+          .where('status', '=', 'running'),
       );
     insert =
       conn.dialect === 'mysql'
@@ -127,7 +134,10 @@ export async function runStartMany(
         eb.or(claims.map((c) => eb.and([eb('r.task_id', '=', c.task.id), eb('r.slot', '=', c.slot), eb('r.attempt', '=', c.attempt)]))),
       )
       .where('t.lease_token', '=', caseById('t.id', claims.map((c) => [c.task.id, c.leaseToken])))
+      .where('t.lease_expires_at', '>', params.now)
       .where('r.worker', '=', params.workerId)
+      // A finished run is never started again, whatever brought its (task, slot, attempt) back.
+      .where('r.status', '=', 'running')
       .execute();
     for (const row of rows) {
       const claim = batch.get(Number(row.task_id));

@@ -18,6 +18,11 @@ export interface ClaimedSlot {
   /** Why this attempt runs: retry, recovery and manual win over the channel that delivered it. */
   source: RunSource;
   leaseToken: string;
+  /**
+   * When the lease runs out unless it is renewed, by the clock the claim was made with (the database's, see
+   * `platform/db-clock.ts`). The lease keeper moves its own idea of it on with each renewal.
+   */
+  leaseExpiresAt: Date;
 }
 
 export interface ClaimParams {
@@ -137,9 +142,10 @@ async function leaseRows(
     lease_expires_at: new Date(params.now.getTime() + params.leaseMs),
     queued_until: null,
   };
+  // The claimed slot becomes the task's floor: no later write may bring back a slot at or before it.
   await trx.db
     .updateTable('tasks')
-    .set((eb) => ({ ...lease, attempts: eb('attempts', '+', 1) }))
+    .set((eb) => ({ ...lease, attempts: eb('attempts', '+', 1), last_slot: eb.ref('next_run_at') }))
     .where(
       'id',
       'in',
@@ -148,13 +154,14 @@ async function leaseRows(
     .execute();
   return rows
     .map((row) => {
-      const task = taskFromRow({ ...row, ...lease, attempts: Number(row.attempts) + 1 });
+      const task = taskFromRow({ ...row, ...lease, attempts: Number(row.attempts) + 1, last_slot: row.next_run_at });
       return {
         task,
         slot: task.nextRunAt,
         attempt: task.attempts,
         source: task.pendingSource ?? channelOf(task.id),
         leaseToken: params.leaseToken,
+        leaseExpiresAt: lease.lease_expires_at,
       };
     })
     .sort((a, b) => b.task.priority - a.task.priority || a.task.runAfter.getTime() - b.task.runAfter.getTime());
@@ -215,7 +222,12 @@ export async function leaseHeartbeat(
   return new Map(held.map((r) => [Number(r.id), String(r.lease_token)]));
 }
 
-/** Gives back claims that never started (a stopping process): the slot is due again at once, attempt unused. */
+/**
+ * Gives back claims that never started (a stopping process, a full pool, a task paused meanwhile): the slot is
+ * due again at once (if its task runs), attempt unused, and its place stays (`last_slot` is kept). A claim whose
+ * attempt did start (its run row exists) is not given back: recovery ends that attempt, so that no (task, slot,
+ * attempt) is ever started twice.
+ */
 export async function leaseRelease(conn: Db, params: { claims: readonly Pick<ClaimedSlot, 'task' | 'leaseToken'>[] }) {
   for (const claim of params.claims) {
     await conn.db
@@ -223,6 +235,18 @@ export async function leaseRelease(conn: Db, params: { claims: readonly Pick<Cla
       .set((eb) => ({ lease_token: null, lease_owner: null, lease_expires_at: null, attempts: eb('attempts', '-', 1) }))
       .where('id', '=', claim.task.id)
       .where('lease_token', '=', claim.leaseToken)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('task_runs')
+              .select('task_runs.id')
+              .whereRef('task_runs.task_id', '=', 'tasks.id')
+              .whereRef('task_runs.slot', '=', 'tasks.next_run_at')
+              .whereRef('task_runs.attempt', '=', 'tasks.attempts'),
+          ),
+        ),
+      )
       .execute();
   }
 }

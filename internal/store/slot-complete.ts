@@ -7,6 +7,8 @@ import { scheduleOf, toDate, toDateOrNull } from './mappers.js';
 import { taskMemoryPut } from './memory-repo.js';
 import { type NotificationDraft, notificationInsert } from './notification-repo.js';
 import type { ClaimedSlot } from './slot-claim.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, capJsonValue, capText } from './output-cap.js';
+import { forwardSlot, slotFloorOf } from './slot-forward.js';
 import { nextSlot } from './slots.js';
 import { caseById } from './sql-case.js';
 import { withTransaction } from './transaction.js';
@@ -66,9 +68,20 @@ export async function slotCompleteMany(
     now: Date;
     /** How long the slot of a failed attempt waits before its next attempt (the scheduler's retry policy). */
     retryDelayMs: (attempt: number) => number;
+    /**
+     * Cap on each run's output as JSON (APP_MAX_OUTPUT_BYTES), and on each notification body; a larger one is
+     * cut and flagged (`output_truncated`, see `capJsonValue`). Default 256 KiB.
+     */
+    maxOutputBytes?: number;
   },
 ): Promise<SlotCompletion[]> {
-  const { items, now } = params;
+  const { now } = params;
+  const maxOutputBytes = params.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  // Bounded before any SQL is built: an output (and an error text) can never make a statement the database refuses.
+  const items = params.items.map((item) => ({
+    ...item,
+    result: { ...item.result, output: capJsonValue(item.result.output, maxOutputBytes), error: capText(item.result.error) },
+  }));
   if (items.length === 0) return [];
   // The default isolation, as for any transaction that locks its rows by primary key. The task rows are locked in
   // id order, and the per-item writes below follow the same order, so that two batches cannot deadlock each other.
@@ -76,8 +89,29 @@ export async function slotCompleteMany(
     const ids = [...new Set(items.map((i) => i.claim.task.id))].sort((a, b) => a - b);
     const fence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
     const rows = new Map((await lockRows(trx, fence, 'wait')).map((row) => [Number(row.id), row]));
-    const held = items
-      .filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken)
+    const leased = items.filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken);
+    // A finished run is never written again: an outcome is recorded only onto its own attempt's run row while that
+    // row is still `running` (locked, so that nothing finishes it meanwhile). The lease alone is not proof: the row
+    // could belong to the same (task, slot, attempt) from before a slot was brought back.
+    const open =
+      leased.length === 0
+        ? []
+        : await lockRows(
+            trx,
+            trx.db.selectFrom('task_runs').select(['id', 'task_id', 'slot', 'attempt']).where('id', 'in', leased.map((i) => i.runId)).where('status', '=', 'running').orderBy('id'),
+            'wait',
+          );
+    const openRuns = new Map(open.map((r) => [Number(r.id), r]));
+    const held = leased
+      .filter((i) => {
+        const run = openRuns.get(i.runId);
+        return (
+          run !== undefined &&
+          Number(run.task_id) === i.claim.task.id &&
+          toDate(run.slot).getTime() === i.claim.slot.getTime() &&
+          Number(run.attempt) === i.claim.attempt
+        );
+      })
       .sort((a, b) => a.claim.task.id - b.claim.task.id);
     if (held.length === 0) return items.map(() => ({ kind: 'lease_lost' }) as const);
 
@@ -105,6 +139,7 @@ export async function slotCompleteMany(
         error: caseById('id', held.map((i) => [i.runId, i.result.error])),
       })
       .where('id', 'in', held.map((i) => i.runId))
+      .where('status', '=', 'running')
       .execute();
 
     const completions = new Map<CompletionRequest, SlotCompletion>();
@@ -155,7 +190,7 @@ export async function slotCompleteMany(
       const nextRunAt = nexts[i] as Date;
       completions.set(item, deadLetterId === undefined ? { kind: 'succeeded', nextRunAt } : { kind: 'exhausted', nextRunAt, deadLetterId });
     });
-    if (drafts.length > 0) await notificationInsert(trx, { drafts, now });
+    if (drafts.length > 0) await notificationInsert(trx, { drafts, now, maxBodyBytes: maxOutputBytes });
     return items.map((item) => completions.get(item) ?? ({ kind: 'lease_lost' } as const));
   });
 }
@@ -182,8 +217,12 @@ export async function moveToNextSlots(trx: Db, moves: readonly SlotMove[], now: 
   if (moves.length === 0) return [];
   const plans = moves.map((move) => {
     const id = Number(move.row.id);
-    const next = nextSlot(scheduleOf(move.row), toDate(move.row.next_run_at), now);
-    const manual = toDateOrNull(move.row.manual_run_at);
+    const floor = slotFloorOf(move.row);
+    const next = forwardSlot(nextSlot(scheduleOf(move.row), toDate(move.row.next_run_at), now, id), floor);
+    // A "run now" recorded while the slot ran, by a clock behind the one that claimed the slot, may lie before it:
+    // it still runs next, right after the slot that just ended, never as a slot that already ran.
+    const recorded = toDateOrNull(move.row.manual_run_at);
+    const manual = recorded === null ? null : forwardSlot(recorded, floor);
     const manualWins = manual !== null && manual.getTime() < next.getTime();
     return { id, move, next: manualWins ? manual : next, manualWins };
   });

@@ -2,6 +2,7 @@ import type { Db } from './database.js';
 import { lockAndSet, lockRows, withClaimTransaction } from './locking.js';
 import { taskFromRow, toDate } from './mappers.js';
 import { dueUnleased } from './slot-claim.js';
+import { forwardSlot, slotFloorOf } from './slot-forward.js';
 import { withTransaction } from './transaction.js';
 import type { RunSource, Task } from './types.js';
 
@@ -97,15 +98,17 @@ export async function slotRunNowIn(
   if (row === undefined) return undefined;
   if (row.status !== 'running') return taskFromRow(row);
   // A running slot keeps its place; a slot waiting for a retry keeps its slot and attempts (run now only brings
-  // the retry forward); a free task gets a new slot now.
+  // the retry forward); a free task gets a new slot now, after every slot it already had (the caller's clock may
+  // be behind the one that claimed the last slot: see `slot-forward.ts`).
+  const slot = forwardSlot(params.now, slotFloorOf(row));
   const update =
     row.lease_token !== null
       ? { manual_run_at: params.now }
       : Number(row.attempts) > 0
         ? { run_after: params.now, pending_source: 'manual' as const, queued_until: params.queuedUntil }
         : {
-            next_run_at: params.now,
-            run_after: params.now,
+            next_run_at: slot,
+            run_after: slot,
             attempts: 0,
             pending_source: 'manual' as const,
             queued_until: params.queuedUntil,

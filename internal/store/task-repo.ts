@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { withTransaction } from './transaction.js';
+import { lockRows } from './locking.js';
+import { forwardSlot, slotFloorOf } from './slot-forward.js';
+import { inTransaction, withTransaction } from './transaction.js';
 import { pageOf, scheduleColumns, taskFromRow } from './mappers.js';
 import type { JsonObject, Page, Schedule, Task, TaskDefinition, TaskRowUpdate, TaskStatus } from './types.js';
 
@@ -210,26 +212,35 @@ export async function taskUpdate(conn: Db, params: TaskUpdateParams): Promise<Ta
   if (changes.notify !== undefined) set.notify = changes.notify === null ? null : JSON.stringify(changes.notify);
   if (changes.silencedUntil !== undefined) set.silenced_until = changes.silencedUntil;
 
-  await conn.db
-    .updateTable('tasks')
-    .set(set)
-    .$if(params.nextRunAt !== undefined, (qb) =>
-      qb.set((eb) => {
-        // Only a slot nobody is working on moves: not one that is running, nor one waiting for a retry, which
-        // must still reach its outcome. Those keep their slot, and its end computes the next from the new schedule.
-        const free = eb.and([eb('lease_token', 'is', null), eb('attempts', '=', 0)]);
-        const next = params.nextRunAt as Date;
-        return {
-          next_run_at: eb.case().when(free).then(next).else(eb.ref('next_run_at')).end(),
-          run_after: eb.case().when(free).then(next).else(eb.ref('run_after')).end(),
-          queued_until: eb.case().when(free).then(null).else(eb.ref('queued_until')).end(),
-          pending_source: eb.case().when(free).then(null).else(eb.ref('pending_source')).end(),
-          manual_run_at: eb.case().when(free).then(null).else(eb.ref('manual_run_at')).end(),
-        };
-      }),
-    )
-    .where('id', '=', params.id)
-    .execute();
+  // A new slot lands after every slot the task already had (see `slot-forward.ts`): the floor is read under the
+  // row's lock, which a claim needs too, so no claim can slip in between the read and the write.
+  await inTransaction(conn, async (trx) => {
+    let floor: Date | null = null;
+    if (params.nextRunAt !== undefined) {
+      const [row] = await lockRows(trx, trx.db.selectFrom('tasks').select('last_slot').where('id', '=', params.id), 'wait');
+      floor = row === undefined ? null : slotFloorOf(row);
+    }
+    await trx.db
+      .updateTable('tasks')
+      .set(set)
+      .$if(params.nextRunAt !== undefined, (qb) =>
+        qb.set((eb) => {
+          // Only a slot nobody is working on moves: not one that is running, nor one waiting for a retry, which
+          // must still reach its outcome. Those keep their slot, and its end computes the next from the new schedule.
+          const free = eb.and([eb('lease_token', 'is', null), eb('attempts', '=', 0)]);
+          const next = forwardSlot(params.nextRunAt as Date, floor);
+          return {
+            next_run_at: eb.case().when(free).then(next).else(eb.ref('next_run_at')).end(),
+            run_after: eb.case().when(free).then(next).else(eb.ref('run_after')).end(),
+            queued_until: eb.case().when(free).then(null).else(eb.ref('queued_until')).end(),
+            pending_source: eb.case().when(free).then(null).else(eb.ref('pending_source')).end(),
+            manual_run_at: eb.case().when(free).then(null).else(eb.ref('manual_run_at')).end(),
+          };
+        }),
+      )
+      .where('id', '=', params.id)
+      .execute();
+  });
   return taskGetById(conn, params.id);
 }
 

@@ -6,6 +6,11 @@ export function withTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): Promi
   return conn.db.transaction().execute((trx) => fn({ db: trx, dialect: conn.dialect }));
 }
 
+/** Runs `fn` in the caller's transaction when `conn` is one, otherwise in a transaction of its own. */
+export function inTransaction<T>(conn: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return conn.db.isTransaction ? fn(conn) : withTransaction(conn, fn);
+}
+
 /**
  * Runs `fn` again when the database reports a deadlock or a lock wait timeout (`busy`), which InnoDB resolves by
  * rolling the statement's transaction back: trying again is the documented remedy. Other errors pass through.

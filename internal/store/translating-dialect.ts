@@ -69,8 +69,18 @@ class TranslatingDriver implements Driver {
   commitTransaction(connection: DatabaseConnection) {
     return this.guard(() => this.inner.commitTransaction(unwrap(connection)));
   }
-  rollbackTransaction(connection: DatabaseConnection) {
-    return this.guard(() => this.inner.rollbackTransaction(unwrap(connection)));
+  /**
+   * A ROLLBACK that fails is not reported: the statement that failed before it is what the caller must see (kysely
+   * would otherwise throw the rollback's error in its place). It fails when the connection is gone, for example
+   * after MariaDB refused an oversized packet and closed it, and a transaction whose connection ends is rolled back
+   * by the server anyway.
+   */
+  async rollbackTransaction(connection: DatabaseConnection) {
+    try {
+      await this.inner.rollbackTransaction(unwrap(connection));
+    } catch {
+      // See above: the transaction is void either way.
+    }
   }
   releaseConnection(connection: DatabaseConnection) {
     return this.inner.releaseConnection(unwrap(connection));

@@ -12,6 +12,10 @@ export interface TasksTable {
   schedule_every: number | null;
   schedule_cron: string | null;
   schedule_tz: string | null;
+  /** `schedule.jitter`, seconds; null when unset. */
+  schedule_jitter: number | null;
+  /** `schedule.catch_up`: 'collapse' (or null), 'skip', or 'window:<ms>'. */
+  schedule_catch_up: string | null;
   priority: number;
   timeout_ms: number;
   max_attempts: number;
@@ -22,6 +26,11 @@ export interface TasksTable {
   next_run_at: Date;
   /** Earliest start of the next attempt: the slot, or later while a retry backs off. */
   run_after: Date;
+  /**
+   * The latest slot an attempt was claimed for (null before the first claim). next_run_at only ever moves past it
+   * when a new slot starts, so no slot comes up twice (see `slot-forward.ts`).
+   */
+  last_slot: Date | null;
   /** Attempts used by the current slot. */
   attempts: number;
   /** Why the next attempt happens when it is not the plain schedule: retry, recovery or manual. */
@@ -78,6 +87,8 @@ export interface DeadLettersTable {
   error: string | null;
   /** JSON text: the original entry or slot. */
   fields: string;
+  /** `<stream key>/<entry id>` of the stream entry it was made from; unique (migration 007). */
+  entry_key: string | null;
   created_at: Date;
 }
 
@@ -103,6 +114,8 @@ export interface NotificationsTable {
   next_attempt_at: Date;
   /** Set while a process is delivering it; past it, another process may try. */
   lease_until: Date | null;
+  /** The delivery lease's token (migration 007); an attempt is recorded only while it still holds. */
+  lease_token: string | null;
   last_error: string | null;
   created_at: Date;
   delivered_at: Date | null;
@@ -128,6 +141,16 @@ export interface ChannelsTable {
   updated_at: Date;
 }
 
+export interface HostPermitsTable {
+  host: string;
+  /** `run`: a request in flight; `rate`: a request started within the rate's window. */
+  kind: 'run' | 'rate';
+  /** The place taken, below the limit: the primary key (host, kind, slot_no) is the semaphore. */
+  slot_no: number;
+  token: string;
+  expires_at: Date;
+}
+
 export interface Database {
   tasks: TasksTable;
   task_runs: TaskRunsTable;
@@ -136,6 +159,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_attempts: NotificationAttemptsTable;
   channels: ChannelsTable;
+  host_permits: HostPermitsTable;
 }
 
 export type NotificationStatus = 'pending' | 'delivered' | 'failed';
@@ -156,8 +180,21 @@ export type DeadLetterReason =
   | 'unknown_type'
   | 'deleted_while_pending';
 
-/** A schedule: every N seconds, or a cron line with an optional IANA time zone. */
-export type Schedule = { every: number } | { cron: string; tz?: string | undefined };
+/**
+ * What happens to slots missed while no scheduler ran (or while a run overran): `collapse` runs one for all of
+ * them, `skip` drops them and waits for the next future slot, `window` runs each missed slot within the window,
+ * oldest first.
+ */
+export type CatchUp = 'collapse' | 'skip' | { windowMs: number };
+
+/**
+ * A schedule: every N seconds, or a cron line with an optional IANA time zone; optionally a jitter (seconds: each
+ * slot is shifted by a stable offset below it) and a catch-up policy (default `collapse`).
+ */
+export type Schedule = ({ every: number } | { cron: string; tz?: string | undefined }) & {
+  jitter?: number | undefined;
+  catchUp?: CatchUp | undefined;
+};
 
 export type JsonObject = { [key: string]: unknown };
 

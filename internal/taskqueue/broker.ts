@@ -1,17 +1,17 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import { type EntryRef, StreamConsumer } from './consumer.js';
 import type { StreamEntry } from './entry.js';
 import { translated } from './errors.js';
 import type { QueueKeys } from './keys.js';
 import { type PublishItem, TaskProducer } from './producer.js';
-import { StreamAdmin, type StreamStats } from './stream-admin.js';
+import { StreamAdmin, type StreamStats, type TrimOptions } from './stream-admin.js';
 
 export interface RedisStreamBrokerDeps {
   /** Connection for short commands. */
-  commands: Redis;
+  commands: RedisClient;
   /** A connection of its own for the blocking read, which holds its connection while it waits. */
-  blocking: Redis;
+  blocking: RedisClient;
   keys: QueueKeys;
   logger: Logger;
   /** "Now" for `enqueued_at` and the age of pending entries. */
@@ -23,6 +23,8 @@ export interface RedisStreamBrokerConfig {
   group: string;
   /** This process's name in the group: its worker id. */
   consumer: string;
+  /** How trimming treats other groups and streams no group reads. */
+  trim?: TrimOptions;
 }
 
 /**
@@ -38,7 +40,7 @@ export class RedisStreamBroker {
     const { commands, blocking, keys, logger, now } = deps;
     this.producer = new TaskProducer({ redis: commands, keys, now: () => new Date(now()) });
     this.consumer = new StreamConsumer({ redis: commands, blockingRedis: blocking, keys, group: config.group, consumer: config.consumer, logger });
-    this.admin = new StreamAdmin({ redis: commands, keys, group: config.group, now });
+    this.admin = new StreamAdmin({ redis: commands, keys, group: config.group, now, ...(config.trim === undefined ? {} : { trim: config.trim }) });
   }
 
   /** XADD each item to its priority stream, pipelined. On a throw some items may be published. */

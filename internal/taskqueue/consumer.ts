@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import { type StreamEntry, parseEntry } from './entry.js';
 import type { QueueKeys } from './keys.js';
@@ -9,9 +9,9 @@ type RawReply = [stream: string, entries: RawEntry[]][] | null;
 
 export interface ConsumerDeps {
   /** Connection for short commands. */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own for the blocking read, which holds its connection while it waits. */
-  blockingRedis: Redis;
+  blockingRedis: RedisClient;
   keys: QueueKeys;
   group: string;
   /** This consumer's name in the group (the worker id). */

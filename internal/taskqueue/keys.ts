@@ -33,6 +33,15 @@ export class QueueKeys {
     return `${this.tag}:ratelimit`;
   }
 
+  /**
+   * The sets of permits of one target host (politeness): requests in flight (`run`) and started within the rate's
+   * window (`rate`), for example `{vigil:task:queue}:host:shop.example:run`.
+   */
+  hostPermits(host: string): { run: string; rate: string } {
+    const base = `${this.tag}:host:${host}`;
+    return { run: `${base}:run`, rate: `${base}:rate` };
+  }
+
   /** The priority a stream key belongs to. */
   priorityOf(streamKey: string): number {
     const match = /:p([1-5])$/.exec(streamKey);

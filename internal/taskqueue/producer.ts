@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { type TaskMessage, messageFields } from './entry.js';
 import type { QueueKeys } from './keys.js';
 
@@ -11,7 +11,7 @@ export interface PublishItem {
 
 /** Publishes task ids to the priority streams (XADD, pipelined). */
 export class TaskProducer {
-  constructor(private readonly deps: { redis: Redis; keys: QueueKeys; now?: () => Date }) {}
+  constructor(private readonly deps: { redis: RedisClient; keys: QueueKeys; now?: () => Date }) {}
 
   /** Publishes every item or throws; on a throw some items may be published, which consumers tolerate. */
   async publish(items: readonly PublishItem[]): Promise<void> {

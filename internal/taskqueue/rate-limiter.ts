@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './keys.js';
 
 /**
@@ -25,7 +25,7 @@ export interface SharedRateLimiterOptions {
    * The connection to count on. Use one of its own with a short command timeout (see `createRedis`), so that a
    * Redis that stops answering delays a request by that timeout at most before the fallback takes over.
    */
-  redis: Redis;
+  redis: RedisClient;
   keys: QueueKeys;
   /** Requests allowed per window. */
   points: number;

@@ -1,11 +1,18 @@
-import type { Redis } from 'ioredis';
 import { withTimeout } from '../platform/timeout.js';
+import type { RedisClient, RedisTopology } from './connection.js';
 
 /** Whether Redis can serve the queue now, and why not when it cannot. */
 export interface RedisState {
   ok: boolean;
-  /** Where Redis is, without credentials. */
+  /** Where Redis is, without credentials: the address, the seed nodes, or `master@sentinels`. */
   addr: string;
+  /** `standalone`, `cluster` or `sentinel`. */
+  topology: RedisTopology;
+  /**
+   * The node serving the queue now (`host:port`): the master of the queue's slot on a Cluster, the current master
+   * behind Sentinel. Null while there is none.
+   */
+  node: string | null;
   /** Why it is not ok; absent when it is. */
   error?: string;
 }
@@ -28,10 +35,17 @@ export class RedisHealth {
   private refreshing: Promise<RedisState> | undefined;
 
   constructor(
-    private readonly deps: { connection: Redis; probeWrite: () => Promise<boolean> },
-    private readonly config: { addr: string; pingTimeoutMs: number },
+    private readonly deps: {
+      connection: RedisClient;
+      probeWrite: () => Promise<boolean>;
+      /** Whether the node serving the queue answers. Default: PING on the connection. */
+      ping?: () => Promise<boolean>;
+      /** The node serving the queue now. Default: none known. */
+      queueNode?: () => string | null;
+    },
+    private readonly config: { addr: string; topology?: RedisTopology; pingTimeoutMs: number },
   ) {
-    this.current = { ok: false, addr: config.addr, error: 'not checked yet' };
+    this.current = this.stateOf('not checked yet');
   }
 
   /** The state found by the last refresh. */
@@ -62,7 +76,7 @@ export class RedisHealth {
   /** Redis refused something the queue cannot work without (creating the groups, say) until a write goes through. */
   markBroken(reason: string): void {
     this.broken ??= reason;
-    this.current = { ok: false, addr: this.config.addr, error: this.broken };
+    this.current = this.stateOf(this.broken);
   }
 
   private async check(): Promise<RedisState> {
@@ -72,15 +86,20 @@ export class RedisHealth {
       this.failures.clear();
     }
     const error = !answers ? `redis unreachable (${this.deps.connection.status})` : this.broken;
-    this.current = error === undefined ? { ok: true, addr: this.config.addr } : { ok: false, addr: this.config.addr, error };
+    this.current = this.stateOf(error);
     return this.current;
+  }
+
+  private stateOf(error: string | undefined): RedisState {
+    const where = { addr: this.config.addr, topology: this.config.topology ?? 'standalone', node: this.deps.queueNode?.() ?? null };
+    return error === undefined ? { ok: true, ...where } : { ok: false, ...where, error };
   }
 
   private async ping(): Promise<boolean> {
     if (this.deps.connection.status !== 'ready') return false;
     try {
-      const pong = await withTimeout(this.deps.connection.ping(), this.config.pingTimeoutMs, 'ping timed out');
-      return pong === 'PONG';
+      const ping = this.deps.ping ?? (async () => (await this.deps.connection.ping()) === 'PONG');
+      return await withTimeout(ping(), this.config.pingTimeoutMs, 'ping timed out');
     } catch {
       return false;
     }

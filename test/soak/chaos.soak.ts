@@ -27,7 +27,7 @@ import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.js';
 const SOAK_MS = Number(process.env.SOAK_SECONDS ?? 180) * 1000;
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SCHEDULERS = 3;
-/** Bytes of double quotes a `bulky` run returns: escaped, twice MariaDB's default 16 MiB max_allowed_packet. */
+/** Bytes of double quotes a `big_output` run returns: escaped, twice MariaDB's default 16 MiB max_allowed_packet. */
 const BULKY_BYTES = 16 * 1024 * 1024;
 
 interface SchedulerSlot {
@@ -161,7 +161,7 @@ describe('soak: three schedulers and an API under chaos', () => {
       ...Array.from({ length: 30 }, (_, i) => ({ name: `sleep ${i}`, type: 'sleep', schedule: { every: 5 }, payload: { ms: 2500 } })),
       ...Array.from({ length: 20 }, (_, i) => ({ name: `flaky ${i}`, type: 'flaky', schedule: { every: 4 }, payload: { fail_times: 1 } })),
       ...Array.from({ length: 5 }, (_, i) => ({ name: `fail ${i}`, type: 'fail', schedule: { every: 6 }, payload: {}, max_attempts: 2 })),
-      ...Array.from({ length: 3 }, (_, i) => ({ name: `bulky ${i}`, type: 'bulky', schedule: { every: 10 }, payload: { bytes: BULKY_BYTES } })),
+      ...Array.from({ length: 3 }, (_, i) => ({ name: `big output ${i}`, type: 'big_output', schedule: { every: 10 }, payload: { bytes: BULKY_BYTES } })),
     ];
     const ids: number[] = [];
     for (const spec of specs) {
@@ -391,10 +391,13 @@ describe('soak: three schedulers and an API under chaos', () => {
       expect(poisonLetters.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: counts.poison }, (_, i) => String(i)));
 
       // Outputs over the packet limit were cut, flagged, and recorded.
-      const bulkyIds = new Set(tasks.filter((t) => t.type === 'bulky').map((t) => Number(t.id)));
+      const bulkyIds = new Set(tasks.filter((t) => t.type === 'big_output').map((t) => Number(t.id)));
       const bulky = runs.filter((r) => bulkyIds.has(Number(r.task_id)) && r.status === 'succeeded');
       expect(bulky.length).toBeGreaterThan(0);
-      for (const run of bulky) expect(String(run.output).length).toBeLessThan(1024 * 1024);
+      for (const run of bulky) {
+        expect(String(run.output).length).toBeLessThan(1024 * 1024);
+        expect(String(run.output)).toContain('output_truncated');
+      }
 
       // No process died on its own.
       for (const s of schedulers) expect(s.child !== undefined && isAlive(s.child)).toBe(true);

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -183,4 +184,72 @@ export async function waitReady(child: VigilChild, timeoutMs = 45_000): Promise<
     const state = isAlive(child) ? 'still running' : `exited (${child.child.exitCode ?? child.child.signalCode})`;
     throw new Error(`${(err as Error).message}; the child ${state}, last lines:\n${child.lines.slice(-10).join('\n')}`);
   }
+}
+
+/**
+ * Where Debian's libfaketime is (the `faketime` package), or undefined when it is not installed. Preloaded into a
+ * child with `FAKETIME`, it shifts the child's wall clock (Date.now) and nothing else.
+ */
+export function findLibfaketime(): string | undefined {
+  const candidates = ['/usr/lib/faketime/libfaketime.so.1'];
+  try {
+    for (const dir of readdirSync('/usr/lib')) candidates.push(`/usr/lib/${dir}/faketime/libfaketime.so.1`);
+  } catch {
+    // No /usr/lib: not a Debian-like system.
+  }
+  return candidates.find((path) => existsSync(path));
+}
+
+/**
+ * The environment that runs a child under a wall clock shifted by `shift` (faketime's syntax: `+25s`, `-25s`). The
+ * monotonic clock is left alone, so timers run at the true pace. Throws when libfaketime is missing.
+ */
+export function faketimeEnv(shift: string): Record<string, string> {
+  const lib = findLibfaketime();
+  if (lib === undefined) throw new Error('libfaketime is not installed (apt-get install faketime)');
+  return { LD_PRELOAD: lib, FAKETIME: shift, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
+/** This machine's clock as a child under `env` reads it, minus the true clock (ms): to check that a shift works. */
+export function childClockOffsetMs(env: Record<string, string>): number {
+  const before = Date.now();
+  const out = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+  });
+  const after = Date.now();
+  return Number(out.stdout) - (before + after) / 2;
+}
+
+/** One `span` handler call of a child, from its RUN and END lines: when it started and stopped (monotonic ms). */
+export interface HandlerSpan {
+  taskId: number;
+  slot: string;
+  attempt: number;
+  startMs: number;
+  /** Undefined while it still runs. */
+  endMs: number | undefined;
+  pid: number | undefined;
+}
+
+/** The handler calls of children that print monotonic times (RUN … and END … lines of `span` tasks). */
+export function handlerSpans(children: readonly VigilChild[]): HandlerSpan[] {
+  const spans: HandlerSpan[] = [];
+  for (const c of children) {
+    const open = new Map<string, HandlerSpan>();
+    for (const line of c.lines) {
+      const [kind, taskId, slot, attempt, mono] = line.split(' ');
+      if ((kind !== 'RUN' && kind !== 'END') || mono === undefined) continue;
+      const key = `${taskId}/${slot}/${attempt}`;
+      if (kind === 'RUN') {
+        const span = { taskId: Number(taskId), slot: String(slot), attempt: Number(attempt), startMs: Number(mono), endMs: undefined, pid: c.child.pid };
+        open.set(key, span);
+        spans.push(span);
+      } else {
+        const span = open.get(key);
+        if (span !== undefined) span.endMs = Number(mono);
+      }
+    }
+  }
+  return spans;
 }

@@ -7,6 +7,8 @@ import { HandlerRegistry, defineTaskType, noopType } from '../../internal/handle
  */
 export interface TestTypeHooks {
   onRun?: (info: { taskId: number; slot: Date; attempt: number; type: string }) => void;
+  /** When a `span` handler stops: it finished, or its signal aborted it. */
+  onEnd?: (info: { taskId: number; slot: Date; attempt: number; type: string }) => void;
 }
 
 export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
@@ -43,6 +45,26 @@ export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
     )
     .register(
       defineTaskType({
+        name: 'span',
+        // A `sleep` that also says when it stops (finished or aborted), so that a test can tell whether two
+        // attempts of one slot were ever running at the same time.
+        payloadSchema: z.object({ ms: z.number().int().min(0) }).strict(),
+        run: async (payload, ctx) => {
+          note('span', ctx);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, payload.ms);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          hooks.onEnd?.({ taskId: ctx.task.id, slot: ctx.task.slot, attempt: ctx.task.attempt, type: 'span' });
+          return { slept: payload.ms };
+        },
+      }),
+    )
+    .register(
+      defineTaskType({
         name: 'hang',
         payloadSchema: z.object({}).strict(),
         // Ignores its signal on purpose: the executor must still end the attempt at the timeout.
@@ -66,12 +88,15 @@ export function testRegistry(hooks: TestTypeHooks = {}): HandlerRegistry {
     )
     .register(
       defineTaskType({
-        name: 'bulky',
-        // Returns `bytes` of double quotes: JSON escapes each into two, so the stored output is twice as large.
-        payloadSchema: z.object({ bytes: z.number().int().min(0) }).strict(),
+        name: 'big_output',
+        // Returns an output of `bytes` characters of `char` (a quote by default: each one is escaped twice on its
+        // way to MySQL, as in a quote-heavy JSON feed), plus small fields; `up` makes it a monitoring result.
+        payloadSchema: z
+          .object({ bytes: z.number().int().min(0), char: z.string().length(1).optional(), up: z.boolean().optional() })
+          .strict(),
         run: async (payload, ctx) => {
-          note('bulky', ctx);
-          return { body: '"'.repeat(payload.bytes) };
+          note('big_output', ctx);
+          return { status_code: 200, ...(payload.up === undefined ? {} : { up: payload.up }), body: (payload.char ?? '"').repeat(payload.bytes) };
         },
       }),
     )

@@ -66,6 +66,7 @@ function fromStoreError(err: StoreError): ApiError {
       return new ApiError('conflict', 'the request conflicts with existing data', { cause: err });
     case 'not_found':
       return new ApiError('not_found', 'a referenced resource does not exist', { cause: err });
+    case 'invalid':
     case 'internal':
       return new ApiError('internal', 'internal error', { cause: err });
   }

@@ -47,6 +47,16 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
               lag: s.lag,
               consumers: s.consumers.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),
               oldest_pending_age_ms: s.oldestPendingAgeMs,
+              foreign_groups: s.foreignGroups.map((g) => ({
+                name: g.name,
+                consumers: g.consumers,
+                pending: g.pending,
+                lag: g.lag,
+                idle_ms: g.idleMs,
+                holds_trim: g.holdsTrim,
+                holds_from_id: g.holdsFromId,
+                holds_from_age_ms: g.holdsFromAgeMs,
+              })),
             })),
           }),
       ...(report.totals === undefined
@@ -65,6 +75,7 @@ export function opsRouter(deps: Pick<ApiDeps, 'store' | 'queue' | 'clock'>): Rou
         oldest_due_age_ms: report.polling.oldestDueAgeMs,
       },
       dead_letters: report.deadLetters,
+      ...(report.redis === undefined ? {} : { redis: { topology: report.redis.topology, node: report.redis.node, ok: report.redis.ok } }),
     };
     res.json(body);
   });

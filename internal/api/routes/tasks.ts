@@ -2,6 +2,7 @@ import { Router } from 'express';
 import {
   type Db,
   type JsonObject,
+  type Page,
   channelIdsExisting,
   firstSlotAfter,
   isStoreError,
@@ -24,10 +25,13 @@ import { parseTaskCreate, parseTaskId, parseTaskPatch, resolveTaskPatch, sameSch
 import { taskViewsToJson } from '../task-view.js';
 import { parseOrThrow } from '../validation-fields.js';
 
+type TaskHistoryParams = { taskId: number; limit: number; cursor?: string | undefined };
+
 /**
  * `/tasks`: create, list, read, change, delete, and run history. Handlers validate, call the store, and serialise;
  * every failure is thrown and turned into a response by the error middleware (Express 5 forwards rejections).
  */
+
 export function tasksRouter(deps: ApiDeps): Router {
   const router = Router();
   const { store, registry, clock } = deps;
@@ -86,7 +90,7 @@ export function tasksRouter(deps: ApiDeps): Router {
       // A new schedule starts a new cycle; re-sending the current schedule must not postpone the next slot.
       const nextRunAt =
         changes.schedule !== undefined && !sameSchedule(changes.schedule, task.schedule)
-          ? firstSlotAfter(changes.schedule, now)
+          ? firstSlotAfter(changes.schedule, now, id)
           : undefined;
       return taskUpdate(trx, { id, changes, nextRunAt, now });
     }).catch(async (err: unknown) => {
@@ -118,22 +122,22 @@ export function tasksRouter(deps: ApiDeps): Router {
     res.status(202).json({ ...taskToJson(task), queued_via: queuedVia });
   });
 
-  router.get('/tasks/:id/runs', async (req, res) => {
-    const id = parseTaskId(req.params.id);
-    const query = parseOrThrow(runListQuerySchema, req.query, { rootName: 'query' });
-    // An empty history and a missing task are different answers.
-    if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
-    const page = await runListByTask(store, { taskId: id, limit: query.limit, cursor: query.cursor });
-    res.json(pageToJson(page, runToJson));
-  });
-
-  router.get('/tasks/:id/notifications', async (req, res) => {
-    const id = parseTaskId(req.params.id);
-    const query = parseOrThrow(runListQuerySchema, req.query, { rootName: 'query' });
-    if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
-    const page = await notificationListByTask(store, { taskId: id, limit: query.limit, cursor: query.cursor });
-    res.json(pageToJson(page, notificationToJson));
-  });
+  /** A page of a task's history, newest first. An empty history and a missing task are different answers. */
+  function historyRoute<T, J>(
+    path: `/tasks/:id/${string}`,
+    list: (conn: Db, params: TaskHistoryParams) => Promise<Page<T>>,
+    toJson: (item: T) => J,
+  ): void {
+    router.get(path, async (req, res) => {
+      const id = parseTaskId(req.params.id);
+      const query = parseOrThrow(runListQuerySchema, req.query, { rootName: 'query' });
+      if ((await taskGetById(store, id)) === undefined) throw taskNotFound(id);
+      const page = await list(store, { taskId: id, limit: query.limit, cursor: query.cursor });
+      res.json(pageToJson(page, toJson));
+    });
+  }
+  historyRoute('/tasks/:id/runs', runListByTask, runToJson);
+  historyRoute('/tasks/:id/notifications', notificationListByTask, notificationToJson);
 
   return router;
 }

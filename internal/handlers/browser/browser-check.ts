@@ -1,9 +1,10 @@
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { buildCheckReport, type CheckReport } from '../checks/check-report.js';
 import { carriedMemory, type CheckMemory } from '../checks/check-memory.js';
-import { certFactsOf, type CertFacts } from '../checks/tls-expiry.js';
+import { PeerCertificates } from '../checks/tls-expiry.js';
+import { responseFacts } from '../checks/verdict.js';
 import { eventsFor } from '../events.js';
 import { requestTimeoutFor } from '../http/http-check.js';
 import { DeniedAddressError, OutboundNetworkError, RedirectError } from '../outbound/errors.js';
@@ -57,13 +58,10 @@ export async function runBrowserCheck(payload: BrowserPayload, deps: BrowserChec
   const now = deps.now ?? Date.now;
   signal.throwIfAborted();
   const renderTimeoutMs = requestTimeoutFor(payload.request_timeout_ms, deps.timeoutMs);
-  const certificates = new Map<string, X509Certificate>();
+  const certificates = new PeerCertificates();
   const dispatcher = deps.policy.createDispatcher({
     ...(payload.tls?.ca === undefined ? {} : { extraCa: [payload.tls.ca] }),
-    onSecureConnect: (socket, host, port) => {
-      const cert = socket.getPeerX509Certificate();
-      if (cert !== undefined) certificates.set(`${host}:${port}`, cert);
-    },
+    onSecureConnect: certificates.record,
   });
   try {
     return await deps.pool.withPage(signal, async (context, page) => {
@@ -106,16 +104,11 @@ export async function runBrowserCheck(payload: BrowserPayload, deps: BrowserChec
       const { response } = main;
       const { report, memory: next } = buildCheckReport({
         specs: payload,
-        facts: {
-          status: response.status,
-          headers: response.headers,
-          body: response.body,
-          truncated: response.truncated,
+        facts: responseFacts(response, {
           matchText: () => html,
-          bytes: response.bytes,
           latencyMs: main.latencyMs,
-          cert: certificateOf(response.finalUrl, certificates, now()),
-        },
+          cert: certificates.factsFor(response.finalUrl, now()),
+        }),
         contentHash,
         itemsSource: html,
         pageUrl: response.finalUrl,
@@ -172,13 +165,6 @@ async function waitFor(page: Page, spec: NonNullable<BrowserPayload['wait_for']>
 
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && err.name === 'TimeoutError';
-}
-
-function certificateOf(finalUrl: string, certificates: ReadonlyMap<string, X509Certificate>, now: number): CertFacts | null {
-  const url = new URL(finalUrl);
-  if (url.protocol !== 'https:') return null;
-  const cert = certificates.get(`${url.hostname.replace(/^\[(.*)\]$/, '$1')}:${Number(url.port) || 443}`);
-  return cert === undefined ? null : certFactsOf(cert, now);
 }
 
 function blockedOf(guard: PageGuard): Pick<BrowserCheckOutput, 'blocked_requests'> {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseCheckMemory } from '../checks/check-memory.js';
 import type { OutboundPolicy } from '../outbound/outbound-policy.js';
+import { runTargetOf } from '../host-limit.js';
 import { defineTaskType, type TaskType } from '../registry.js';
 import { runBrowserCheck } from './browser-check.js';
 import { BrowserPool } from './browser-pool.js';
@@ -30,6 +31,7 @@ export function createBrowserType(deps: BrowserTypeDeps): BrowserTaskType {
     description: 'Renders a page in headless Chromium and checks it: status, rendered HTML, headers, latency, TLS, new items by CSS selector.',
     payloadSchema: browserPayloadSchema,
     usesMemory: true,
+    target: (payload) => runTargetOf(payload.url, payload.host_limit),
     async run(payload, ctx) {
       const { output, memory } = await runBrowserCheck(payload, {
         signal: ctx.signal,

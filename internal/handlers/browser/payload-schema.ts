@@ -1,8 +1,17 @@
 import { z } from 'zod';
+import { hostLimitSchema } from '../host-limit.js';
 import { expectHeadersSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
-import { DEFAULT_EXPECT_STATUS, expectStatusSchema, headersSchema, matchSchema, urlSchema } from '../http/payload-schema.js';
+import {
+  DEFAULT_EXPECT_STATUS,
+  expectStatusSchema,
+  headersSchema,
+  MAX_MAX_BODY_BYTES,
+  MAX_REQUEST_TIMEOUT_MS,
+  matchSchema,
+  urlSchema,
+} from '../http/payload-schema.js';
 import { cssSelectorSchema, htmlOnlyItemsSchema } from '../items/items-schema.js';
-import { closedObject, keyedUnion } from '../schema-helpers.js';
+import { closedObject, keyedUnion, wholeNumberSchema } from '../schema-helpers.js';
 
 /** Default bytes kept of each response the page loads: 4 MiB, enough for the scripts of most listing pages. */
 export const DEFAULT_BROWSER_MAX_BODY_BYTES = 4 * 1_048_576;
@@ -15,10 +24,7 @@ const waitForSchema = keyedUnion<{ selector: string } | { delay_ms: number }>(
     {
       key: 'delay_ms',
       schema: closedObject({
-        delay_ms: z
-          .int({ error: 'must be a whole number of milliseconds' })
-          .min(0, { error: 'must be at least 0' })
-          .max(MAX_WAIT_DELAY_MS, { error: `must be at most ${MAX_WAIT_DELAY_MS} (one minute)` }),
+        delay_ms: wholeNumberSchema('milliseconds', 0, MAX_WAIT_DELAY_MS, 'one minute'),
       }),
     },
   ],
@@ -43,16 +49,11 @@ export const browserPayloadSchema = closedObject({
   max_latency_ms: maxLatencySchema.optional(),
   tls: tlsSchema.optional(),
   expect_headers: expectHeadersSchema.optional(),
-  max_body_bytes: z
-    .int({ error: 'must be a whole number of bytes' })
-    .min(1, { error: 'must be at least 1' })
-    .max(16 * 1_048_576, { error: 'must be at most 16777216 (16 MiB)' })
+  max_body_bytes: wholeNumberSchema('bytes', 1, MAX_MAX_BODY_BYTES, '16 MiB')
     .default(DEFAULT_BROWSER_MAX_BODY_BYTES)
     .meta({ description: 'Bytes kept of each response the page loads; longer ones are cut. Default 4 MiB.' }),
-  request_timeout_ms: z
-    .int({ error: 'must be a whole number of milliseconds' })
-    .min(1, { error: 'must be at least 1' })
-    .max(86_400_000, { error: 'must be at most 86400000 (one day)' })
+  host_limit: hostLimitSchema.optional(),
+  request_timeout_ms: wholeNumberSchema('milliseconds', 1, MAX_REQUEST_TIMEOUT_MS, 'one day')
     .optional()
     .meta({
       description:

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonPointerError } from '../http/json-pointer.js';
-import { closedObject, REGEX_FLAGS, regexError, regexObjectSchema } from '../schema-helpers.js';
+import { closedObject, REGEX_FLAGS, regexError, regexObjectSchema, wholeNumberSchema } from '../schema-helpers.js';
 
 /**
  * The payload fields of the checks beyond status and body match, shared by the `http` and `browser` types:
@@ -19,17 +19,12 @@ export const MAX_CA_CHARS = 65_536;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export const maxLatencySchema = z
-  .int({ error: 'must be a whole number of milliseconds' })
-  .min(1, { error: 'must be at least 1' })
-  .max(3_600_000, { error: 'must be at most 3600000 (one hour)' })
-  .meta({ description: 'A response slower than this (sending to the end of the body) is down with reason "slow".' });
+export const maxLatencySchema = wholeNumberSchema('milliseconds', 1, 3_600_000, 'one hour').meta({
+  description: 'A response slower than this (sending to the end of the body) is down with reason "slow".',
+});
 
 export const tlsSchema = closedObject({
-  min_days_left: z
-    .int({ error: 'must be a whole number of days' })
-    .min(0, { error: 'must be at least 0' })
-    .max(3650, { error: 'must be at most 3650' })
+  min_days_left: wholeNumberSchema('days', 0, 3650)
     .optional()
     .meta({
       description:

@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 
 const DAY_MS = 86_400_000;
 
@@ -21,6 +22,31 @@ export function certFactsOf(cert: X509Certificate, now: number): CertFacts {
 
 export function daysLeft(expiresAt: Date, now: number): number {
   return Math.floor((expiresAt.getTime() - now) / DAY_MS);
+}
+
+/**
+ * The certificates the TLS connections of one run presented, by origin. `record` is the run dispatcher's
+ * `onSecureConnect`; `factsFor` gives the facts of the certificate of the connection that answered the final URL.
+ */
+export class PeerCertificates {
+  readonly #byOrigin = new Map<string, X509Certificate>();
+
+  readonly record = (socket: TLSSocket, host: string, port: number): void => {
+    const cert = socket.getPeerX509Certificate();
+    if (cert !== undefined) this.#byOrigin.set(originKey(host, port), cert);
+  };
+
+  /** The facts at `now` of the certificate that answered `finalUrl`; null for plain http or when none was seen. */
+  factsFor(finalUrl: string, now: number): CertFacts | null {
+    const url = new URL(finalUrl);
+    if (url.protocol !== 'https:') return null;
+    const cert = this.#byOrigin.get(originKey(url.hostname, Number(url.port) || 443));
+    return cert === undefined ? null : certFactsOf(cert, now);
+  }
+}
+
+function originKey(host: string, port: number): string {
+  return `${host.replace(/^\[(.*)\]$/, '$1')}:${port}`;
 }
 
 /** Whether a certificate is under the task's `tls.min_days_left`. */

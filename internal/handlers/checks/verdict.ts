@@ -1,5 +1,6 @@
 import type { ExpectStatus, MatchSpec } from '../http/payload-schema.js';
 import { bodyMatches, describeMatcher, toBodyMatcher } from '../http/body-match.js';
+import type { OutboundResponse } from '../outbound/outbound-request.js';
 import type { ExpectHeaders, JsonCondition, TlsSpec } from './checks-schema.js';
 import { evaluateHeaders, type HeaderFailure, type ResponseHeaders } from './header-checks.js';
 import { evaluateJsonConditions, type JsonConditionFailure } from './json-conditions.js';
@@ -29,6 +30,12 @@ export interface ResponseFacts {
   latencyMs: number;
   /** The https target's certificate; null for plain http, or when no TLS connection carried the final response. */
   cert: CertFacts | null;
+}
+
+/** The facts of an outbound response; the type adds what it sees its own way: the match text, latency, certificate. */
+export function responseFacts(response: OutboundResponse, seen: Pick<ResponseFacts, 'matchText' | 'latencyMs' | 'cert'>): ResponseFacts {
+  const { status, headers, body, truncated, bytes } = response;
+  return { status, headers, body, truncated, bytes, ...seen };
 }
 
 /** Short, stable reasons of the checks beyond status and match (whose reasons are sentences, as before). */

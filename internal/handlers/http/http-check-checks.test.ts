@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundPolicy } from '../outbound/outbound-policy.js';
-import { type LocalServer, makeCertificate, reply, startServer, type TestCertificate } from '../outbound/test-support.js';
+import { makeCertificate, reply, type TestCertificate, useLocalServers } from '../outbound/test-support.js';
 import { type HttpCheckMemory, type HttpCheckResult, runHttpCheck } from './http-check.js';
 import { type HttpPayloadInput, httpPayloadSchema } from './payload-schema.js';
 
@@ -10,18 +10,9 @@ import { type HttpPayloadInput, httpPayloadSchema } from './payload-schema.js';
  */
 
 const open = new OutboundPolicy([]);
-const servers: LocalServer[] = [];
+const serve = useLocalServers();
 const DAY = 86_400_000;
 
-async function serve(...args: Parameters<typeof startServer>): Promise<LocalServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 afterAll(() => open.close());
 
 function check(input: HttpPayloadInput, memory: HttpCheckMemory | null = null): Promise<HttpCheckResult> {

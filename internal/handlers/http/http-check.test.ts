@@ -1,25 +1,16 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DeniedAddressError, RedirectError } from '../outbound/errors.js';
 import { OutboundPolicy } from '../outbound/outbound-policy.js';
-import { closedPort, type LocalServer, reply, startServer } from '../outbound/test-support.js';
+import { closedPort, rejection, reply, useLocalServers } from '../outbound/test-support.js';
 import { RegexTimeoutError } from './body-match.js';
 import { type HttpCheckMemory, type HttpCheckResult, requestTimeoutFor, runHttpCheck } from './http-check.js';
 import { type HttpPayloadInput, httpPayloadSchema } from './payload-schema.js';
 
 // Loopback is allowed for the targets below; the denial tests build their own policies.
 const open = new OutboundPolicy([]);
-const servers: LocalServer[] = [];
+const serve = useLocalServers();
 
-async function serve(...args: Parameters<typeof startServer>): Promise<LocalServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 afterAll(() => open.close());
 
 interface CheckOptions {
@@ -44,15 +35,6 @@ function roundTrip(memory: HttpCheckMemory): HttpCheckMemory {
 
 function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('runHttpCheck: up and down', () => {

@@ -1,8 +1,9 @@
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { buildCheckReport, type CheckReport } from '../checks/check-report.js';
 import { carriedMemory, type CheckMemory, checkMemorySchema, parseCheckMemory } from '../checks/check-memory.js';
-import { type CertFacts, certFactsOf } from '../checks/tls-expiry.js';
+import { PeerCertificates } from '../checks/tls-expiry.js';
+import { responseFacts } from '../checks/verdict.js';
 import { eventsFor, NOTIFY_EVENTS, type NotifyEvent } from '../events.js';
 import { OutboundNetworkError } from '../outbound/errors.js';
 import type { OutboundPolicy } from '../outbound/outbound-policy.js';
@@ -88,13 +89,10 @@ export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): P
   const requestTimeoutMs = requestTimeoutFor(payload.request_timeout_ms, deps.timeoutMs);
   const requestTimeout = new AbortController();
   const timer = setTimeout(() => requestTimeout.abort(new Error(`request timed out after ${requestTimeoutMs} ms`)), requestTimeoutMs);
-  const certificates = new Map<string, X509Certificate>();
+  const certificates = new PeerCertificates();
   const dispatcher = deps.policy.createDispatcher({
     ...(payload.tls?.ca === undefined ? {} : { extraCa: [payload.tls.ca] }),
-    onSecureConnect: (socket, host, port) => {
-      const cert = socket.getPeerX509Certificate();
-      if (cert !== undefined) certificates.set(originKey(host, port), cert);
-    },
+    onSecureConnect: certificates.record,
   });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -125,19 +123,10 @@ export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): P
   const latency = elapsed();
 
   const contentHash = createHash('sha256').update(response.body).digest('hex');
-  const cert = certificateOf(response.finalUrl, certificates, now());
+  const cert = certificates.factsFor(response.finalUrl, now());
   const { report, memory: next } = buildCheckReport({
     specs: payload,
-    facts: {
-      status: response.status,
-      headers: response.headers,
-      body: response.body,
-      truncated: response.truncated,
-      matchText: () => response.body.toString('utf8'),
-      bytes: response.bytes,
-      latencyMs: latency,
-      cert,
-    },
+    facts: responseFacts(response, { matchText: () => response.body.toString('utf8'), latencyMs: latency, cert }),
     contentHash,
     itemsSource: response.body,
     pageUrl: response.finalUrl,
@@ -159,18 +148,6 @@ export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): P
     events,
   };
   return { output, memory: next };
-}
-
-function originKey(host: string, port: number): string {
-  return `${host.replace(/^\[(.*)\]$/, '$1')}:${port}`;
-}
-
-/** The certificate of the connection that answered `finalUrl`, when it is https. */
-function certificateOf(finalUrl: string, certificates: ReadonlyMap<string, X509Certificate>, now: number): CertFacts | null {
-  const url = new URL(finalUrl);
-  if (url.protocol !== 'https:') return null;
-  const cert = certificates.get(originKey(url.hostname, Number(url.port) || 443));
-  return cert === undefined ? null : certFactsOf(cert, now);
 }
 
 /** A result with no response at all: a network error or the request timeout. */

@@ -1,4 +1,5 @@
 import type { OutboundPolicy } from '../outbound/outbound-policy.js';
+import { runTargetOf } from '../host-limit.js';
 import { defineTaskType, type TaskType } from '../registry.js';
 import { parseHttpMemory, runHttpCheck } from './http-check.js';
 import { httpPayloadSchema } from './payload-schema.js';
@@ -19,6 +20,7 @@ export function createHttpType(deps: HttpTypeDeps): TaskType<typeof httpPayloadS
     description: 'Checks a URL: status, optional body match, content changes and new items in a JSON array.',
     payloadSchema: httpPayloadSchema,
     usesMemory: true,
+    target: (payload) => runTargetOf(payload.url, payload.host_limit),
     async run(payload, ctx) {
       const memory = parseHttpMemory(ctx.memory);
       const { output, memory: next } = await runHttpCheck(payload, {

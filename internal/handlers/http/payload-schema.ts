@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { hostLimitSchema } from '../host-limit.js';
 import { expectHeadersSchema, jsonConditionsSchema, maxLatencySchema, tlsSchema } from '../checks/checks-schema.js';
 import { itemsSchema } from '../items/items-schema.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../outbound/outbound-request.js';
-import { closedObject, REGEX_FLAGS } from '../schema-helpers.js';
+import { closedObject, REGEX_FLAGS, wholeNumberSchema } from '../schema-helpers.js';
 
 /**
  * The payload of an `http` task. Checked when a task is created or changed (a failure is a 400 naming
@@ -16,6 +17,8 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** Largest `max_body_bytes`: 16 MiB. Bodies are held in memory while a check runs. */
 export const MAX_MAX_BODY_BYTES = 16 * 1_048_576;
+/** Largest `request_timeout_ms`: one day. */
+export const MAX_REQUEST_TIMEOUT_MS = 86_400_000;
 /** Longest request body kept in a payload: 64 KiB. Payloads live in a database row and in every stream entry. */
 export const MAX_REQUEST_BODY_CHARS = 65_536;
 export const DEFAULT_EXPECT_STATUS = { min: 200, max: 399 } as const;
@@ -135,16 +138,11 @@ export const httpPayloadSchema = closedObject({
   tls: tlsSchema.optional(),
   json: jsonConditionsSchema.optional(),
   expect_headers: expectHeadersSchema.optional(),
-  max_body_bytes: z
-    .int({ error: 'must be a whole number of bytes' })
-    .min(1, { error: 'must be at least 1' })
-    .max(MAX_MAX_BODY_BYTES, { error: `must be at most ${MAX_MAX_BODY_BYTES} (16 MiB)` })
+  max_body_bytes: wholeNumberSchema('bytes', 1, MAX_MAX_BODY_BYTES, '16 MiB')
     .default(DEFAULT_MAX_BODY_BYTES)
     .meta({ description: 'Bytes of the body read; a longer body is cut there and flagged truncated. Default 1 MiB.' }),
-  request_timeout_ms: z
-    .int({ error: 'must be a whole number of milliseconds' })
-    .min(1, { error: 'must be at least 1' })
-    .max(86_400_000, { error: 'must be at most 86400000 (one day)' })
+  host_limit: hostLimitSchema.optional(),
+  request_timeout_ms: wholeNumberSchema('milliseconds', 1, MAX_REQUEST_TIMEOUT_MS, 'one day')
     .optional()
     .meta({
       description:

@@ -1,19 +1,13 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DeniedAddressError, OutboundNetworkError, RedirectError } from './errors.js';
 import { OutboundPolicy } from './outbound-policy.js';
 import { outboundRequest } from './outbound-request.js';
-import { closedPort, type LocalServer, reply, startServer } from './test-support.js';
+import { closedPort, rejection, reply, useLocalServers } from './test-support.js';
 
 // Loopback is allowed here; the denial tests build their own policies.
 const open = new OutboundPolicy([]);
-const servers: LocalServer[] = [];
+const serve = useLocalServers();
 const policies: OutboundPolicy[] = [open];
-
-async function serve(...args: Parameters<typeof startServer>): Promise<LocalServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
-}
 
 function policyOf(...args: ConstructorParameters<typeof OutboundPolicy>): OutboundPolicy {
   const policy = new OutboundPolicy(...args);
@@ -21,18 +15,6 @@ function policyOf(...args: ConstructorParameters<typeof OutboundPolicy>): Outbou
   return policy;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 afterAll(async () => {
   await Promise.all(policies.map((p) => p.close()));
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
+import { afterEach } from 'vitest';
 
 /**
  * Local HTTP servers for the outbound and `http` handler tests. Test-only: nothing in production imports this file.
@@ -96,6 +97,32 @@ export async function startServer(handler: TestHandler, host = '127.0.0.1', tls?
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A `serve` for one test file: it starts a server as {@link startServer} does, and every server it started is closed
+ * after each test. Call it at the top level of the file (it registers an `afterEach` hook).
+ */
+export function useLocalServers(): (...args: Parameters<typeof startServer>) => Promise<LocalServer> {
+  const servers: LocalServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (...args) => {
+    const server = await startServer(...args);
+    servers.push(server);
+    return server;
+  };
+}
+
+/** What `promise` rejects with; throws when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
 }
 
 /** A port on 127.0.0.1 that nothing listens on: bound, read, then released. */

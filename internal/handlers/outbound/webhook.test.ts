@@ -1,20 +1,11 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { OutboundPolicy } from './outbound-policy.js';
-import { closedPort, type LocalServer, reply, startServer } from './test-support.js';
+import { closedPort, reply, useLocalServers } from './test-support.js';
 import { deliverWebhook, signBody, verifySignature } from './webhook.js';
 
 const open = new OutboundPolicy([]);
-const servers: LocalServer[] = [];
+const serve = useLocalServers();
 
-async function serve(...args: Parameters<typeof startServer>): Promise<LocalServer> {
-  const server = await startServer(...args);
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 afterAll(() => open.close());
 
 const event = { task_id: 42, task_name: 'shop feed', event: 'down', output: { up: false, reason: 'status 500 not in 200-399' }, at: '2025-01-01T00:00:00.000Z' };

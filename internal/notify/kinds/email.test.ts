@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { afterAll, describe, expect, it } from 'vitest';
-import { downBody, newItemsBody, testSender } from '../test-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { downBody, newItemsBody, testSender, useTestSender } from '../test-fixtures.js';
 import { emailConfigSchema } from './email.js';
 
 /**
@@ -74,16 +74,11 @@ async function startSmtp(options: Partial<SMTPServerOptions> & { refuse?: { code
 }
 
 describe('email channel', () => {
-  const { sender, policy } = testSender();
-  const servers: LocalSmtp[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    await policy.close();
-  });
+  const { sender, track } = useTestSender();
 
   async function smtp(options: Parameters<typeof startSmtp>[0] = {}): Promise<LocalSmtp> {
     const server = await startSmtp(options);
-    servers.push(server);
+    track(server);
     return server;
   }
 

@@ -1,20 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LocalServer, reply, startServer } from '../../handlers/outbound/test-support.js';
-import { downBody, newItemsBody, testSender, upBody } from '../test-fixtures.js';
+import { downBody, newItemsBody, upBody, useTestSender } from '../test-fixtures.js';
 import { ntfyConfigSchema } from './ntfy.js';
 
 /** ntfy: a local server checks the JSON publish body (https://docs.ntfy.sh/publish/#publish-as-json). */
 describe('ntfy channel', () => {
-  const { sender, policy } = testSender();
-  const servers: LocalServer[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    await policy.close();
-  });
+  const { sender, track } = useTestSender();
 
   async function server(status = 200, answer: object = { id: 'abc', event: 'message' }): Promise<LocalServer> {
     const s = await startServer((_req, res) => reply(res, status, answer));
-    servers.push(s);
+    track(s);
     return s;
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineChannelKind, httpUrlSchema } from '../channel-kind.js';
+import { defineChannelKind, httpUrlSchema, optionalSecretSchema } from '../channel-kind.js';
 import { jsonField, postJson } from '../http-post.js';
 import type { AlertMessage, MessageSeverity } from '../message.js';
 
@@ -16,12 +16,7 @@ export const ntfyConfigSchema = z
       .string()
       .regex(/^[-_A-Za-z0-9]{1,64}$/, { error: 'must be 1–64 letters, digits, - or _' })
       .meta({ description: 'The topic to publish to.' }),
-    token: z
-      .string()
-      .min(1, { error: 'must not be empty' })
-      .max(500, { error: 'must be at most 500 characters' })
-      .optional()
-      .meta({ description: 'An access token (tk_…), sent as a Bearer token. A secret.' }),
+    token: optionalSecretSchema('An access token (tk_…), sent as a Bearer token. A secret.'),
     priority: z.int().min(1, { error: 'must be from 1 to 5' }).max(5, { error: 'must be from 1 to 5' }).optional().meta({
       description: 'Overrides the priority (default: 5 for down, 4 for warnings, 3 otherwise).',
     }),

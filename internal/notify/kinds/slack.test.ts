@@ -1,20 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LocalServer, reply, startServer } from '../../handlers/outbound/test-support.js';
-import { downBody, newItemsBody, testSender } from '../test-fixtures.js';
+import { downBody, newItemsBody, useTestSender } from '../test-fixtures.js';
 import { slackConfigSchema } from './slack.js';
 
 /** Slack incoming webhooks: a local receiver checks each body against Block Kit's documented shape and limits. */
 describe('slack channel', () => {
-  const { sender, policy } = testSender();
-  const servers: LocalServer[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    await policy.close();
-  });
+  const { sender, track } = useTestSender();
 
   async function receiver(status = 200, answer = 'ok'): Promise<LocalServer> {
     const server = await startServer((_req, res) => reply(res, status, answer));
-    servers.push(server);
+    track(server);
     return server;
   }
 

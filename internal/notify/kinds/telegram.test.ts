@@ -1,24 +1,19 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LocalServer, reply, startServer } from '../../handlers/outbound/test-support.js';
-import { downBody, newItemsBody, testSender } from '../test-fixtures.js';
+import { downBody, newItemsBody, useTestSender } from '../test-fixtures.js';
 import { telegramConfigSchema } from './telegram.js';
 
 /** Telegram bots: a local Bot API stand-in checks the sendMessage call against its documented shape. */
 describe('telegram channel', () => {
-  const { sender, policy } = testSender();
-  const servers: LocalServer[] = [];
+  const { sender, track } = useTestSender();
   const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    await policy.close();
-  });
 
   async function botApi(answer: (body: Record<string, unknown>) => [number, object]): Promise<LocalServer> {
     const server = await startServer((_req, res, raw) => {
       const [status, json] = answer(JSON.parse(raw.toString()) as Record<string, unknown>);
       reply(res, status, json);
     });
-    servers.push(server);
+    track(server);
     return server;
   }
 

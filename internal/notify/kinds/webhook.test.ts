@@ -1,20 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LocalServer, reply, startServer } from '../../handlers/outbound/test-support.js';
+import { describe, expect, it } from 'vitest';
+import { reply, startServer } from '../../handlers/outbound/test-support.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../handlers/outbound/index.js';
-import { downBody, testSender } from '../test-fixtures.js';
+import { downBody, testSender, useTestSender } from '../test-fixtures.js';
 
 /** The webhook kind sends today's signed body, unchanged; a channel's own secret wins over APP_WEBHOOK_SECRET. */
 describe('webhook channel', () => {
-  const { sender, policy } = testSender({ webhookSecret: 'global-secret' });
-  const servers: LocalServer[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.close()));
-    await policy.close();
-  });
+  const { sender, track } = useTestSender({ webhookSecret: 'global-secret' });
 
   it('posts {task_id, name, event, output, timestamp}, signed with APP_WEBHOOK_SECRET', async () => {
     const server = await startServer((_req, res) => reply(res, 200, 'thanks'));
-    servers.push(server);
+    track(server);
     const body = downBody();
     const delivery = await sender.send({ id: null, name: 'webhook_url', kind: 'webhook', config: { url: `${server.origin}/hook` } }, body);
     expect(delivery).toMatchObject({ ok: true, status_code: 200, response: 'thanks', error: null });
@@ -28,7 +23,7 @@ describe('webhook channel', () => {
 
   it('signs with the channel’s own secret when it has one', async () => {
     const server = await startServer((_req, res) => reply(res, 202, ''));
-    servers.push(server);
+    track(server);
     await sender.send({ id: 5, name: 'ci', kind: 'webhook', config: { url: server.origin, secret: 'channel-secret' } }, downBody());
     const [request] = server.requests;
     const signature = request?.headers[SIGNATURE_HEADER.toLowerCase()] as string;
@@ -39,7 +34,7 @@ describe('webhook channel', () => {
   it('refuses a denied address without connecting', async () => {
     const denying = testSender({ deny: ['127.0.0.0/8'] });
     const server = await startServer((_req, res) => reply(res, 200, ''));
-    servers.push(server);
+    track(server);
     const delivery = await denying.sender.send({ id: 5, name: 'ci', kind: 'webhook', config: { url: `${server.origin}/x` } }, downBody());
     await denying.policy.close();
     expect(delivery.ok).toBe(false);

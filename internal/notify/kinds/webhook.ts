@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineChannelKind, httpUrlSchema } from '../channel-kind.js';
+import { defineChannelKind, httpUrlSchema, optionalSecretSchema } from '../channel-kind.js';
 import { postJson } from '../http-post.js';
 import { webhookBodyOf } from '../message.js';
 
@@ -11,12 +11,7 @@ import { webhookBodyOf } from '../message.js';
 export const webhookConfigSchema = z
   .strictObject({
     url: httpUrlSchema('The receiver. Treated as a secret: the API shows only its scheme and host.'),
-    secret: z
-      .string()
-      .min(1, { error: 'must not be empty' })
-      .max(500, { error: 'must be at most 500 characters' })
-      .optional()
-      .meta({ description: 'HMAC key for this channel; default APP_WEBHOOK_SECRET. Never returned.' }),
+    secret: optionalSecretSchema('HMAC key for this channel; default APP_WEBHOOK_SECRET. Never returned.'),
   })
   .meta({ id: 'WebhookChannelConfig' });
 

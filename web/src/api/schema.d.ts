@@ -441,6 +441,22 @@ export interface components {
         /** @description Run every N seconds. */
         EverySchedule: {
             every: number;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
+            catch_up?: components["schemas"]["CatchUp"];
+        };
+        /**
+         * @description Slots missed while no scheduler ran (or while a run overran): `collapse` (default) runs one for all of them, `skip` drops them and runs the next future slot, `{"window": "1h"}` runs each missed slot within the window once, oldest first.
+         * @example skip
+         * @example {
+         *       "window": "1h"
+         *     }
+         */
+        CatchUp: ("collapse" | "skip") | {
+            window: string;
         };
         /** @description Run on a cron line, read in a time zone. */
         CronSchedule: {
@@ -454,6 +470,12 @@ export interface components {
              * @example Asia/Tokyo
              */
             tz?: string;
+            /**
+             * @description Shifts every slot by the task's own stable offset, below this many seconds (a hash of its id: the same in every process and after restarts), so that many tasks on one schedule do not all fire at once. With `every`, slots then sit on a fixed grid (multiples of `every` since the epoch, plus the offset).
+             * @example 30
+             */
+            jitter?: number;
+            catch_up?: components["schemas"]["CatchUp"];
         };
         /** @description Where and when the task’s events are sent: its own webhook and channels, which events, after how many results in a row, and how often to remind. */
         Notify: {
@@ -957,6 +979,21 @@ export interface components {
                     idle_ms: number;
                 }[];
                 oldest_pending_age_ms: number | null;
+                /** @description Consumer groups other than this one (for example left behind by a renamed APP_TASK_QUEUE_GROUP). They hold the stream from trimming only while alive, and never beyond its newest 10,000 entries. */
+                foreign_groups: {
+                    name: string;
+                    consumers: number;
+                    pending: number;
+                    lag: number | null;
+                    /** @description Since its most recently active consumer was active; null without consumers. */
+                    idle_ms: number | null;
+                    /** @description False when trimming ignores it: every consumer silent longer than the consumer idle limit (1 h by default). */
+                    holds_trim: boolean;
+                    /** @description The oldest entry it still needs (pending or unread); trimming keeps it and all after it. */
+                    holds_from_id: string;
+                    /** @description Age of that entry, from its id. */
+                    holds_from_age_ms: number;
+                }[];
             }[];
             totals?: {
                 length: number;
@@ -970,6 +1007,18 @@ export interface components {
                 oldest_due_age_ms: number | null;
             };
             dead_letters: number;
+            /** @description Which Redis serves the queue; absent when no Redis is configured. */
+            redis?: {
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology: "standalone" | "cluster" | "sentinel";
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node: string | null;
+                /** @description Whether that node serves the queue now. */
+                ok: boolean;
+            };
         };
         DeadLetterList: {
             items: components["schemas"]["DeadLetter"][];
@@ -1018,6 +1067,15 @@ export interface components {
                 configured: boolean;
                 ok: boolean;
                 error?: string;
+                /** @description Where Redis is configured (address, seed nodes, or master@sentinels); never credentials. */
+                addr?: string;
+                /**
+                 * @description A single Redis (REDIS_ADDR), a Redis Cluster (REDIS_CLUSTER_NODES) or a master behind Sentinel (REDIS_SENTINELS).
+                 * @enum {string}
+                 */
+                topology?: "standalone" | "cluster" | "sentinel";
+                /** @description `host:port` of the node serving the queue now: the master owning the queue's hash slot on a Cluster, the current master behind Sentinel; null while there is none (during a failover). */
+                node?: string | null;
             } & {
                 [key: string]: unknown;
             };
@@ -1291,6 +1349,16 @@ export interface components {
              * @default 1048576
              */
             max_body_bytes?: number;
+            /** @description This task's own politeness limits for its host, instead of APP_HOST_CONCURRENCY and APP_HOST_RATE; each run checks the limits of its own task against the requests every process has in flight to the host. */
+            host_limit?: {
+                /** @description Requests in flight at once to this task's host, across every process, instead of APP_HOST_CONCURRENCY. */
+                concurrency?: number;
+                /**
+                 * @description Requests started per second, minute or hour to this task's host, across every process, instead of APP_HOST_RATE.
+                 * @example 1/s
+                 */
+                rate?: string;
+            };
             /** @description The request's own timeout. Default, and upper bound: max(timeout_ms - 500, timeout_ms × 0.9) of the task, so the check reports a slow target as down before the task's timeout ends the attempt. */
             request_timeout_ms?: number;
         };

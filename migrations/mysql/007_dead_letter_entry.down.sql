@@ -1,0 +1,3 @@
+ALTER TABLE notifications DROP COLUMN lease_token;
+ALTER TABLE dead_letters DROP INDEX uq_dead_letters_entry;
+ALTER TABLE dead_letters DROP COLUMN entry_key;

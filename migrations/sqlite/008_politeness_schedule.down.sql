@@ -1,0 +1,3 @@
+ALTER TABLE tasks DROP COLUMN schedule_catch_up;
+ALTER TABLE tasks DROP COLUMN schedule_jitter;
+DROP TABLE host_permits;
