@@ -68,6 +68,14 @@ describe('soak: three schedulers and an API under chaos', () => {
   const rand = random(SEED);
   const between = (min: number, max: number) => Math.round(min + rand() * (max - min));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const shuffle = <T>(items: T[]): T[] => {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [items[i], items[j]] = [items[j] as T, items[i] as T];
+    }
+    return items;
+  };
+  const deck: string[] = [];
 
   const stream = uniqueName('vigil_soak');
   const [redisHost = '127.0.0.1', redisPort = '6379'] = REDIS_ADDR.split(':');
@@ -189,7 +197,9 @@ describe('soak: three schedulers and an API under chaos', () => {
 
   async function chaosStep(background: Promise<unknown>[]): Promise<void> {
     const alive = schedulers.filter((s) => s.child !== undefined && isAlive(s.child) && !s.stopped);
-    const action = pick(['kill', 'kill', 'kill', 'stop', 'stop', 'mysql', 'mysql', 'redis', 'redis', 'poison', 'runNow', 'runNow', 'pauseResume', 'killApi']);
+    // Drawn from a shuffled deck, so that every kind of trouble comes up in every dozen steps or so.
+    if (deck.length === 0) deck.push(...shuffle(['kill', 'kill', 'kill', 'stop', 'stop', 'mysql', 'mysql', 'redis', 'redis', 'poison', 'runNow', 'runNow', 'pauseResume', 'killApi']));
+    const action = deck.pop();
     const target = pick(schedulers);
     switch (action) {
       case 'kill': {
