@@ -1,6 +1,9 @@
 import { withTimeout } from '../platform/timeout.js';
 import { type Store, StoreError, type Task } from '../store/index.js';
 import type { StreamStats } from '../taskqueue/index.js';
+import type { RateLimitVerdict } from '../platform/rate-limit.js';
+
+export type { RateLimitVerdict };
 
 /**
  * The interfaces the API layer needs from the rest of the service. They are declared here, by their user, and
@@ -114,17 +117,6 @@ export function pingWithin(store: Store, timeoutMs: number): Promise<void> {
 function shortMessage(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
-}
-
-/** The answer of a {@link RateLimiter} for one request. */
-export interface RateLimitVerdict {
-  allowed: boolean;
-  /** Requests allowed per window. */
-  limit: number;
-  /** Requests left in the current window (0 when refused). */
-  remaining: number;
-  /** Milliseconds until the window resets: when a refused client may try again. */
-  resetMs: number;
 }
 
 /**

@@ -16,5 +16,4 @@ export {
   TRIM_KEEP_FOR_OTHERS,
   type TrimOptions,
 } from './stream-admin.js';
-export type { SharedRateLimitVerdict } from './rate-limiter.js';
 export { RedisHostPermits, type RedisHostLimits, type RedisHostPermitVerdict } from './host-permits.js';

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { type RateLimitVerdict, consumeOne } from '../platform/rate-limit.js';
 import type { RedisClient } from './connection.js';
 import type { QueueKeys } from './keys.js';
 
@@ -11,14 +12,6 @@ import type { QueueKeys } from './keys.js';
  * in-process limiter with the same numbers instead (rate-limiter-flexible's `insuranceLimiter`): the limit becomes
  * per process for that time, and a request is never refused, failed or held up because Redis is away.
  */
-
-/** The same shape as the API's `RateLimitVerdict`; declared here because this package must not import the API. */
-export interface SharedRateLimitVerdict {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  resetMs: number;
-}
 
 export interface SharedRateLimiterOptions {
   /**
@@ -35,7 +28,7 @@ export interface SharedRateLimiterOptions {
 
 /** A rate limiter whose counts are shared through Redis, falling back to counting in this process. */
 export function createSharedRateLimiter(options: SharedRateLimiterOptions): {
-  consume(key: string): Promise<SharedRateLimitVerdict>;
+  consume(key: string): Promise<RateLimitVerdict>;
 } {
   const { points, windowSeconds } = options;
   const limiter = new RateLimiterRedis({
@@ -48,14 +41,8 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): {
     insuranceLimiter: new RateLimiterMemory({ points, duration: windowSeconds }),
   });
   return {
-    async consume(key: string): Promise<SharedRateLimitVerdict> {
-      try {
-        const res = await limiter.consume(key, 1);
-        return { allowed: true, limit: points, remaining: res.remainingPoints, resetMs: res.msBeforeNext };
-      } catch (err) {
-        if (err instanceof RateLimiterRes) return { allowed: false, limit: points, remaining: 0, resetMs: err.msBeforeNext };
-        throw err;
-      }
+    async consume(key: string): Promise<RateLimitVerdict> {
+      return consumeOne(limiter, key, points);
     },
   };
 }

@@ -13,7 +13,8 @@ import {
 import { QueueError } from './errors.js';
 import { RedisHostPermits } from './host-permits.js';
 import { QueueKeys } from './keys.js';
-import { type SharedRateLimitVerdict, createSharedRateLimiter } from './rate-limiter.js';
+import type { RateLimitVerdict } from '../platform/rate-limit.js';
+import { createSharedRateLimiter } from './rate-limiter.js';
 import { RedisHealth } from './redis-health.js';
 import { queueNodeOf, redactedMessage } from './topology.js';
 
@@ -128,7 +129,7 @@ export class RedisQueue {
    * up after 250 ms: a Redis that stops answering delays a request that long at most before the in-process
    * fallback counts it.
    */
-  rateLimiter(limit: { points: number; windowSeconds: number }): { consume(key: string): Promise<SharedRateLimitVerdict> } {
+  rateLimiter(limit: { points: number; windowSeconds: number }): { consume(key: string): Promise<RateLimitVerdict> } {
     this.limiting ??= openConnection(this.target, { commandTimeoutMs: 250 });
     connectInBackground(this.limiting);
     return createSharedRateLimiter({ redis: this.limiting, keys: this.keys, ...limit });
