@@ -11,6 +11,7 @@ import {
   insertDueTasks,
   killAll,
   spawnVigil,
+  waitForOutcomes,
   waitReady,
 } from './support/children.js';
 import { type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
@@ -82,18 +83,10 @@ describe.skipIf(libfaketime === undefined).each([
       Array.from({ length: TASKS }, () => ({ type: 'span', payload: { ms: HANDLER_MS }, maxAttempts: 5, timeoutMs: 60_000 })),
       new Date(Date.now() - 30_000),
     );
-    await waitFor(
-      async () => {
-        const row = await db.store.db
-          .selectFrom('tasks')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('id', 'in', ids)
-          .where('last_status', 'is not', null)
-          .executeTakeFirstOrThrow();
-        return Number(row.n) === TASKS;
-      },
-      { timeoutMs: 60_000, intervalMs: 200, message: 'every slot to reach an outcome' },
-    );
+    await waitForOutcomes(db.store, ids, {
+      timeoutMs: 60_000,
+      what: 'every slot to reach an outcome',
+    });
     // Every handler call has stopped (an aborted one says so when it stops).
     await waitFor(() => handlerSpans(children).every((s) => s.endMs !== undefined), { timeoutMs: 15_000, message: 'every handler to stop' });
 

@@ -8,6 +8,7 @@ import {
   killAll,
   runLines,
   spawnVigil,
+  waitForOutcomes,
   waitReady,
 } from './support/children.js';
 import { type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
@@ -76,18 +77,11 @@ describe('a scheduler killed with SIGKILL', () => {
     const second = spawnScheduler(extra);
     await waitReady(second);
     const secondReadyAt = Date.now();
-    await waitFor(
-      async () => {
-        const row = await db.store.db
-          .selectFrom('tasks')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('id', 'in', ids)
-          .where('last_status', 'is not', null)
-          .executeTakeFirstOrThrow();
-        return Number(row.n) === TASKS;
-      },
-      { timeoutMs: RECOVERY_TIMEOUT_MS + 15_000, intervalMs: 100, message: `every slot to reach an outcome (${label})` },
-    );
+    await waitForOutcomes(db.store, ids, {
+      timeoutMs: RECOVERY_TIMEOUT_MS + 15_000,
+      intervalMs: 100,
+      what: `every slot to reach an outcome (${label})`,
+    });
     const lastOutcomeMs = Date.now() - killedAt;
     expect(lastOutcomeMs).toBeLessThanOrEqual(RECOVERY_TIMEOUT_MS + 15_000);
 

@@ -6,8 +6,8 @@ import {
   notificationInsert,
   notificationListByTask,
   notificationRecordAttempt,
-  taskInsert,
 } from '../internal/store/index.js';
+import { insertTask } from '../internal/scheduler/test-support.js';
 import { type Dialect, type TestStore, createTestStore } from './support/services.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -31,22 +31,7 @@ describe.each<Dialect>(['mysql', 'sqlite'])('notification delivery lease (%s)', 
   it('records an attempt only while its lease holds: a late record changes nothing', async () => {
     const t0 = new Date('2030-01-01T00:00:00.000Z');
     const at = (ms: number) => new Date(t0.getTime() + ms);
-    const task = await taskInsert(store, {
-      name: 'fenced',
-      type: 'noop',
-      payload: {},
-      schedule: { every: 60 },
-      priority: 3,
-      timeoutMs: 1000,
-      maxAttempts: 3,
-      status: 'running',
-      notify: null,
-      nextRunAt: t0,
-      queuedUntil: null,
-      idempotencyKey: null,
-      requestHash: null,
-      now: t0,
-    });
+    const task = await insertTask(store, t0, { name: 'fenced' });
     await notificationInsert(store, {
       drafts: [{ taskId: task.id, runId: null, channelId: null, event: 'down', url: 'https://hooks.example/vigil', body: { event: 'down' } }],
       now: t0,

@@ -6,7 +6,8 @@ import { silentLogger } from '../internal/platform/logger.js';
 import { Metrics } from '../internal/platform/metrics.js';
 import { withTimeout } from '../internal/platform/timeout.js';
 import { RunExecutor } from '../internal/scheduler/run-executor.js';
-import { type Store, openStore, slotClaimDue, slotRecoverExpired, taskGetById, taskInsert } from '../internal/store/index.js';
+import { type Store, openStore, slotClaimDue, slotRecoverExpired, taskGetById } from '../internal/store/index.js';
+import { insertTask } from '../internal/scheduler/test-support.js';
 import { type SchedFixture, type SchedMode, createSchedFixture, postTask, runsOfTask } from './support/sched-fixture.js';
 import type { Dialect } from './support/services.js';
 import { waitFor } from './support/services.js';
@@ -104,22 +105,7 @@ describe('an output the database refuses (mysql, cap raised past max_allowed_pac
     // would race the app's event loop, busy escaping 50 MB of SQL.)
     const now = new Date();
     const insert = (name: string, type: string, payload: Record<string, unknown>, maxAttempts: number) =>
-      taskInsert(fx.store, {
-        name,
-        type,
-        payload,
-        schedule: { every: 3600 },
-        priority: 3,
-        timeoutMs: 30_000,
-        maxAttempts,
-        status: 'running',
-        notify: null,
-        nextRunAt: now,
-        queuedUntil: null,
-        idempotencyKey: null,
-        requestHash: null,
-        now,
-      });
+      insertTask(fx.store, now, { name, type, payload, schedule: { every: 3600 }, timeoutMs: 30_000, maxAttempts });
     // 5 MB of quotes: 10 MB of JSON, under the raised cap, and 20 MB once escaped for MySQL, over its 16 MiB packet.
     const bigId = (await insert('refused big', 'big_output', { bytes: 5_000_000 }, 1)).id;
     const mateIds: number[] = [];
@@ -175,22 +161,7 @@ describe('an outcome that cannot be written at all (mysql, store cut while recor
         }),
       );
       const now = new Date();
-      const { id } = await taskInsert(fx.store, {
-        name: 'give up',
-        type: 'cut_store',
-        payload: {},
-        schedule: { every: 3600 },
-        priority: 3,
-        timeoutMs: 10_000,
-        maxAttempts: 3,
-        status: 'running',
-        notify: null,
-        nextRunAt: now,
-        queuedUntil: null,
-        idempotencyKey: null,
-        requestHash: null,
-        now,
-      });
+      const { id } = await insertTask(fx.store, now, { name: 'give up', type: 'cut_store', schedule: { every: 3600 }, timeoutMs: 10_000 });
       const [claim] = await slotClaimDue(store, {
         workerId: 'host:1:give-up',
         leaseToken: 'give-up-token',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../internal/platform/clock.js';
 import { RunRecorder } from '../internal/scheduler/run-recorder.js';
-import { type Store, StoreError, runListByTask, slotClaimDue, taskGetById, taskInsert } from '../internal/store/index.js';
+import { type Store, StoreError, runListByTask, slotClaimDue, taskGetById } from '../internal/store/index.js';
+import { insertTask } from '../internal/scheduler/test-support.js';
 import { type TestStore, createTestStore } from './support/services.js';
 
 /**
@@ -24,22 +25,7 @@ describe('run recorder (mysql)', () => {
   async function claimTwo(type: string) {
     const now = new Date();
     for (const name of ['a', 'b']) {
-      await taskInsert(store, {
-        name,
-        type,
-        payload: {},
-        schedule: { every: 60 },
-        priority: 3,
-        timeoutMs: 1000,
-        maxAttempts: 3,
-        status: 'running',
-        notify: null,
-        nextRunAt: now,
-        queuedUntil: null,
-        idempotencyKey: null,
-        requestHash: null,
-        now,
-      });
+      await insertTask(store, now, { name, type });
     }
     const claims = await slotClaimDue(store, {
       workerId: 'host:1:recorder',

@@ -8,6 +8,7 @@ import {
   killAll,
   runLines,
   spawnVigil,
+  waitForOutcomes,
   waitReady,
 } from './support/children.js';
 import { REDIS_ADDR, type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
@@ -78,18 +79,11 @@ describe('three schedulers on one stream', () => {
       pipeline.xadd(`{${stream}}:p3`, '*', 'task_id', String(id), 'slot', slot.toISOString(), 'source', 'api', 'enqueued_at', new Date().toISOString());
     }
     await pipeline.exec();
-    await waitFor(
-      async () => {
-        const row = await db.store.db
-          .selectFrom('tasks')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('id', 'in', ids)
-          .where('last_status', '=', 'succeeded')
-          .executeTakeFirstOrThrow();
-        return Number(row.n) === TASKS;
-      },
-      { timeoutMs: 45_000, intervalMs: 200, message: `all ${TASKS} slots to succeed` },
-    );
+    await waitForOutcomes(db.store, ids, {
+      timeoutMs: 45_000,
+      succeeded: true,
+      what: `all ${TASKS} slots to succeed`,
+    });
     // Every entry, duplicates included, has been read and acknowledged: nothing can still run late.
     await waitFor(async () => {
       const b = await backlog();

@@ -253,3 +253,27 @@ export function handlerSpans(children: readonly VigilChild[]): HandlerSpan[] {
   }
   return spans;
 }
+
+/**
+ * Waits until every task of `ids` has an outcome for its slot (`last_status` set), or only successes with
+ * `succeeded`; fails after `timeoutMs` naming `what`.
+ */
+export async function waitForOutcomes(
+  store: Store,
+  ids: readonly number[],
+  options: { timeoutMs: number; intervalMs?: number; succeeded?: boolean; what: string },
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const row = await store.db
+        .selectFrom('tasks')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('id', 'in', [...ids])
+        .$if(options.succeeded === true, (qb) => qb.where('last_status', '=', 'succeeded'))
+        .$if(options.succeeded !== true, (qb) => qb.where('last_status', 'is not', null))
+        .executeTakeFirstOrThrow();
+      return Number(row.n) === ids.length;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: options.intervalMs ?? 200, message: options.what },
+  );
+}
