@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { HandlerRegistry } from '../handlers/index.js';
 import { Backoff, type BackoffPolicy } from '../platform/backoff.js';
@@ -253,7 +254,10 @@ export class RunExecutor implements JobRunner {
           controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
         }),
       ]);
-      const effects = effectsOf({ output, remembered });
+      // A memory the handler kept unchanged (the same body, the same items) is not written again: most checks of a
+      // steady target change nothing, and the write would cost a statement per run.
+      const changed = remembered !== undefined && !isDeepStrictEqual(remembered, memory) ? remembered : undefined;
+      const effects = effectsOf({ output, remembered: changed });
       return finish({ status: 'succeeded', output: output ?? null, error: null }, effects);
     } catch (err) {
       const timedOut = controller.signal.reason instanceof TimeoutError;
