@@ -168,7 +168,9 @@ async function vigilSide(mode: 'stream' | 'polling', monitors: number, period: n
     const payload = JSON.stringify({ url });
     const loaded = await insertTasks(db.pool, { count: monitors, status: 'paused', every: period, type: 'http', payload, slotOf: () => new Date() });
     const child = spawnEntry(`checks-scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
-      env: vigilEnv({ dsn: db.dsn, stream, mode }),
+      // Every monitor targets the one local server, and the peer spaces nothing per host: politeness is off, or it
+      // would cap Vigil at APP_HOST_RATE checks a second.
+      env: vigilEnv({ dsn: db.dsn, stream, mode, extra: { APP_HOST_CONCURRENCY: '0', APP_HOST_RATE: 'off' } }),
       toFile: true,
       nodeFlags: vigilNodeFlags(`checks-${mode}`),
     });
