@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { Field } from '../../components/field';
+import { FormActions } from './form-actions';
 import { type HttpFormValues, NOTIFY_EVENTS, fieldError, unplacedErrors } from './task-form-model';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -178,16 +179,7 @@ export function HttpTaskForm({ initial, errors, failure, submitLabel, busy, onSu
         </div>
       </fieldset>
 
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : submitLabel}
-        </button>
-        {onCancel && (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
-      </div>
+      <FormActions submitLabel={submitLabel} busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,4 +1,5 @@
 import { type FormEvent, useId, useState } from 'react';
+import { FormActions } from './form-actions';
 
 interface JsonTaskFormProps {
   /** The registered types, to start from a template of one. */
@@ -87,16 +88,7 @@ export function JsonTaskForm({ types, initial, errors, failure, submitLabel, bus
           </div>
         )}
       </div>
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : submitLabel}
-        </button>
-        {onCancel && (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
-      </div>
+      <FormActions submitLabel={submitLabel} busy={busy} onCancel={onCancel} />
     </form>
   );
 }
