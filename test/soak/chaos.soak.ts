@@ -103,15 +103,23 @@ describe('soak: three schedulers and an API under chaos', () => {
   });
 
   afterAll(async () => {
+    // Each step is timed, so that a teardown that hangs says where.
+    const step = async (name: string, work: () => Promise<unknown>) => {
+      const started = Date.now();
+      const slow = setTimeout(() => process.stderr.write(`soak teardown: still in "${name}" after 20 s\n`), 20_000);
+      try {
+        await work();
+      } finally {
+        clearTimeout(slow);
+        process.stderr.write(`soak teardown: ${name} took ${Date.now() - started} ms\n`);
+      }
+    };
     for (const s of schedulers) if (s.stopped && s.child !== undefined) s.child.kill('SIGCONT');
-    await killAll(children);
-    for (const s of schedulers) {
-      await s.mysql.close();
-      await s.redis.close();
-    }
-    await deleteStreams(stream);
+    await step('killing the children', () => killAll(children));
+    await step('closing the proxies', () => Promise.all(schedulers.flatMap((s) => [s.mysql.close(), s.redis.close()])));
+    await step('deleting the streams', () => deleteStreams(stream));
     redis.disconnect();
-    await db?.cleanup();
+    await step('dropping the database', async () => db?.cleanup());
   });
 
   function startScheduler(slot: SchedulerSlot): VigilChild {

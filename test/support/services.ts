@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
+import { type RowDataPacket, createConnection } from 'mysql2/promise';
 import { type Store, StoreMigrator, openStore } from '../../internal/store/index.js';
 
 /**
@@ -42,6 +42,13 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     drop: async () => {
       const conn = await createConnection({ uri: ADMIN_DSN });
       try {
+        // A client killed mid-statement can leave its server thread behind, holding metadata locks that DROP
+        // DATABASE would wait on for as long as a lock wait lasts: end those threads first.
+        const [threads] = await conn.query<RowDataPacket[]>(
+          'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
+          [name],
+        );
+        for (const { id } of threads) await conn.query(`KILL ${Number(id)}`).catch(() => undefined);
         await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {
         await conn.end();

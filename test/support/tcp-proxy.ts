@@ -79,11 +79,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
 }
 
-/** Resets a connected socket (RST, like a dead peer) and simply destroys one that is still connecting. */
+/**
+ * Resets a connected socket (RST, like a dead peer) and simply destroys one that is still connecting or whose
+ * writing side has ended (its peer closed first, and `pipe` ended it): libuv refuses to reset a socket that is
+ * shutting down, and Node then never closes it, so waiting for its 'close' would hang.
+ */
 function cut(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.on('error', () => undefined);
-  if (socket.connecting || socket.pending) socket.destroy();
+  if (socket.connecting || socket.pending || socket.writableEnded) socket.destroy();
   else socket.resetAndDestroy();
 }
 
