@@ -18,6 +18,7 @@
  * stream,polling,bullmq). Issue 17's full scale: BENCH_CHECKS_MONITORS=20000 BENCH_CHECKS_PERIOD=20, on a quiet
  * machine, then higher counts until each side falls behind.
  */
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import {
   type BenchChild,
@@ -43,6 +44,7 @@ import {
   serverCounters,
   sleep,
   spawnEntry,
+  spawnNode,
   streamName,
   summarize,
   vigilEnv,
@@ -50,7 +52,11 @@ import {
 } from './support.js';
 
 const CONCURRENCY = 50;
-type Side = 'stream' | 'polling' | 'bullmq';
+/**
+ * `stream-ref` and `polling-ref` run the compiled scheduler under BENCH_REF_BUILD (another build of Vigil, say of
+ * the main branch) in the same run, so that a change is judged by a ratio taken side by side.
+ */
+type Side = 'stream' | 'polling' | 'bullmq' | 'stream-ref' | 'polling-ref';
 
 function numbers(text: string | undefined, fallback: number[]): number[] {
   const values = (text ?? '')
@@ -160,20 +166,27 @@ async function measureWindow(params: {
   };
 }
 
-async function vigilSide(mode: 'stream' | 'polling', monitors: number, period: number, cycles: number, url: string, pids: Pids): Promise<SideResult> {
+async function vigilSide(side: Exclude<Side, 'bullmq'>, monitors: number, period: number, cycles: number, url: string, pids: Pids): Promise<SideResult> {
   const setupStart = Date.now();
+  const mode = side.startsWith('stream') ? 'stream' : 'polling';
   const db = await createBenchDatabase(`checks_${mode}`);
   const stream = streamName(`checks_${mode}`);
   try {
     const payload = JSON.stringify({ url });
     const loaded = await insertTasks(db.pool, { count: monitors, status: 'paused', every: period, type: 'http', payload, slotOf: () => new Date() });
-    const child = spawnEntry(`checks-scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
+    const refBuild = process.env.BENCH_REF_BUILD;
+    if (side.endsWith('-ref') && refBuild === undefined) throw new Error(`checks: side ${side} needs BENCH_REF_BUILD`);
+    const options = {
       // Every monitor targets the one local server, and the peer spaces nothing per host: politeness is off, or it
       // would cap Vigil at APP_HOST_RATE checks a second.
       env: vigilEnv({ dsn: db.dsn, stream, mode, extra: { APP_HOST_CONCURRENCY: '0', APP_HOST_RATE: 'off' } }),
       toFile: true,
-      nodeFlags: vigilNodeFlags(`checks-${mode}`),
-    });
+      nodeFlags: vigilNodeFlags(`checks-${side}`),
+    };
+    const child =
+      refBuild !== undefined && side.endsWith('-ref')
+        ? spawnNode(`checks-scheduler-${side}`, join(refBuild, 'cmd', 'scheduler', 'main.js'), [], { ...options, tsx: false })
+        : spawnEntry(`checks-scheduler-${side}`, 'cmd/scheduler/main.ts', [], options);
     try {
       await waitForLog(child, /"msg":"scheduler started"/);
       const t0 = Math.ceil((Date.now() + 4000 + monitors / 20) / 1000) * 1000;
@@ -183,7 +196,7 @@ async function vigilSide(mode: 'stream' | 'polling', monitors: number, period: n
         [new Date(t0), loaded.firstId, stepUs],
       );
       if (Date.now() > t0) process.stderr.write(`checks: ${mode}: the UPDATE committed ${Date.now() - t0} ms after t0\n`);
-      return await measureWindow({ side: mode, db, child, pids, t0, monitors, period, cycles, setupSeconds: (Date.now() - setupStart) / 1000 });
+      return await measureWindow({ side, db, child, pids, t0, monitors, period, cycles, setupSeconds: (Date.now() - setupStart) / 1000 });
     } finally {
       await child.stop();
     }
@@ -288,6 +301,12 @@ export async function runChecks(): Promise<BenchOutcome> {
             { metric: `${label}: failed checks`, value: r.failedChecks, unit: '' },
             ...Object.entries(r.perCheck).map(([k, v]) => ({ metric: `${label}: ${k.replace(/^mysql\./, 'MySQL ').replace(/^redis\./, 'Redis ')} per check`, value: v, unit: '' })),
           );
+        }
+        for (const mode of ['stream', 'polling'] as const) {
+          const now = bySide[mode]?.cpuMsPerCheck.total;
+          const ref = bySide[`${mode}-ref`]?.cpuMsPerCheck.total;
+          if (now == null || ref == null) continue;
+          figures.push({ metric: `${mode} / ${mode}-ref, total CPU per check (${monitors} every ${period} s)`, value: round(now / ref, 2), unit: '×' });
         }
         const bull = bySide.bullmq;
         for (const mode of ['stream', 'polling'] as const) {

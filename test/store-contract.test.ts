@@ -677,6 +677,32 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       expect(again.get(live)).toBe(started.get(live));
     });
 
+    it('records nothing onto a run row that is no longer open, and still records its batch-mates', async () => {
+      const type = `batch_closed_run_${dialect}`;
+      const [good, closed] = await claimNew(type, [{}, {}]);
+      if (good === undefined || closed === undefined) throw new Error('claims missing');
+      const started = await runStartMany(store, { claims: [good, closed], workerId: 'host:1:batch', now: at(1100) });
+      // The lease still holds, but the attempt's run row was finished meanwhile (recovery of an earlier holder).
+      const closedRun = started.get(closed) as number;
+      await store.db.updateTable('task_runs').set({ status: 'failed', error: 'ended elsewhere', finished_at: at(1500) }).where('id', '=', closedRun).execute();
+      const before = await store.db.selectFrom('task_runs').selectAll().where('id', '=', closedRun).executeTakeFirstOrThrow();
+      const result = { status: 'succeeded' as const, output: { fine: true }, error: null, startedAt: at(1100), durationMs: 3 };
+      const completions = await slotCompleteMany(store, {
+        now: at(2000),
+        retryDelayMs,
+        items: [
+          { claim: closed, runId: closedRun, result },
+          { claim: good, runId: started.get(good) as number, result },
+        ],
+      });
+      expect(completions.map((c) => c.kind)).toEqual(['lease_lost', 'succeeded']);
+      expect(await store.db.selectFrom('task_runs').selectAll().where('id', '=', closedRun).executeTakeFirstOrThrow()).toEqual(before);
+      const goodRuns = (await runListByTask(store, { taskId: good.task.id, limit: 10 })).items;
+      expect(goodRuns.map((r) => [r.status, r.output])).toEqual([['succeeded', { fine: true }]]);
+      // The slot whose run was not recorded keeps its lease: recovery, not this batch, decides what happens to it.
+      expect((await taskGetById(store, closed.task.id))?.leaseToken).toBe(closed.leaseToken);
+    });
+
     it('records a batch of mixed outcomes, each as it would be alone, fenced by its lease', async () => {
       const type = `batch_complete_${dialect}`;
       const notify = { webhook_url: 'http://hooks.example/x', on: ['down'] };

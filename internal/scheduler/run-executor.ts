@@ -20,7 +20,6 @@ import {
   isStoreOutageConfirmed,
   leaseRelease,
   slotPutBack,
-  taskMemoryGet,
 } from '../store/index.js';
 import type { HostGate, HostPermit } from './host-gate.js';
 import type { Job } from './job.js';
@@ -152,12 +151,12 @@ export class RunExecutor implements JobRunner {
       );
       return;
     }
-    const { runId, startedAt } = started;
+    const { runId, startedAt, memory } = started;
     if (claim.attempt === 1) {
       this.deps.metrics.scheduleLateness.observe(Math.max(0, startedAt.getTime() - claim.slot.getTime()) / 1000);
     }
 
-    const { result, effects } = await this.runHandler(job, startedAt, poolSignal);
+    const { result, effects } = await this.runHandler(job, startedAt, memory, poolSignal);
     if (heldBack !== undefined && isPlainObject(result.output)) {
       // The run's own record of its wait for the host (its lateness shows it too).
       result.output = { ...result.output, held_back: { host: heldBack.host, waited_ms: heldBack.waitedMs } };
@@ -207,6 +206,7 @@ export class RunExecutor implements JobRunner {
   private async runHandler(
     job: Job,
     startedAt: Date,
+    stored: JsonObject | null,
     poolSignal: AbortSignal,
   ): Promise<{ result: AttemptResult; effects?: SlotEffects }> {
     const { task } = job.claim;
@@ -224,14 +224,8 @@ export class RunExecutor implements JobRunner {
       return finish({ status: 'failed', output: null, error: `invalid payload: ${detail}` });
     }
 
-    let memory: JsonObject | null = null;
-    if (type.usesMemory === true) {
-      try {
-        memory = await taskMemoryGet(this.deps.store, task.id);
-      } catch (err) {
-        return finish({ status: 'failed', output: null, error: `could not load the task's memory: ${errorMessage(err)}` });
-      }
-    }
+    // Read with the run's start; only a type that keeps a memory sees it.
+    const memory = type.usesMemory === true ? stored : null;
     let remembered: JsonObject | undefined;
 
     const controller = new AbortController();

@@ -4,11 +4,12 @@ import type { Clock } from '../platform/clock.js';
 import {
   type ClaimedSlot,
   type CompletionRequest,
+  type JsonObject,
   type SlotCompletion,
   type Store,
   isStoreOutageConfirmed,
   retryOnBusy,
-  runStartMany,
+  runStartWithMemory,
   slotCompleteMany,
 } from '../store/index.js';
 
@@ -16,6 +17,8 @@ export interface RunStarted {
   runId: number;
   /** When the attempt started, as its run row says. */
   startedAt: Date;
+  /** What the task's handler kept from its last run (read with the start), null when nothing. */
+  memory: JsonObject | null;
 }
 
 export interface RunRecorderConfig {
@@ -71,10 +74,10 @@ export class RunRecorder {
 
   private async writeStarts(claims: ClaimedSlot[]): Promise<(RunStarted | undefined)[]> {
     const now = new Date(this.deps.clock.now());
-    const started = await retryOnBusy(() => runStartMany(this.deps.store, { claims, workerId: this.config.workerId, now }));
+    const started = await retryOnBusy(() => runStartWithMemory(this.deps.store, { claims, workerId: this.config.workerId, now }));
     return claims.map((claim) => {
-      const runId = started.get(claim);
-      return runId === undefined ? undefined : { runId, startedAt: now };
+      const run = started.get(claim);
+      return run === undefined ? undefined : { runId: run.runId, startedAt: now, memory: run.memory };
     });
   }
 

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { pageOf, runFromRow } from './mappers.js';
+import { pageOf, parseJson, runFromRow } from './mappers.js';
 import type { ClaimedSlot } from './slot-claim.js';
 import { caseById } from './sql-case.js';
-import type { Page, TaskRun } from './types.js';
+import type { JsonObject, Page, TaskRun } from './types.js';
 
 /** The run history: one row per attempt in `task_runs`, written when an attempt starts and when it ends. */
 
@@ -74,13 +74,13 @@ export async function runListBySlot(conn: Db, params: { taskId: number; slot: Da
  * it to one row per attempt, so trying a start again (after a lost answer) writes nothing new and answers the same
  * run, as long as that run is still `running` under a live lease. Returns the run id of each claim that may run; a
  * claim missing from the answer must not run (its caller gives the lease back with {@link leaseRelease}, which
- * leaves a slot whose attempt did start to recovery).
+ * leaves a slot whose attempt did start to recovery), with what the task's handler kept from its last run.
  */
-export async function runStartMany(
+export async function runStartWithMemory(
   conn: Db,
   params: { claims: readonly ClaimedSlot[]; workerId: string; now: Date },
-): Promise<Map<ClaimedSlot, number>> {
-  const started = new Map<ClaimedSlot, number>();
+): Promise<Map<ClaimedSlot, StartedRun>> {
+  const started = new Map<ClaimedSlot, StartedRun>();
   // A task appears at most once per statement (its CASE arms are keyed by task id); a second claim of the same task
   // (an expired one still buffered beside its successor) goes in a statement of its own.
   let rest = [...params.claims];
@@ -122,13 +122,15 @@ export async function runStartMany(
     await insert.execute();
     // Read back the run row of each claim's attempt while its lease still holds: the row this statement wrote, or
     // the one an earlier try of the same start wrote before its answer was lost. A claim whose lease is gone finds
-    // nothing, whatever else this process started in the same millisecond.
+    // nothing, whatever else this process started in the same millisecond. The task's memory comes with it, so
+    // that a handler that keeps one costs no statement of its own to read it.
     const rows = await conn.db
       .selectFrom('task_runs as r')
       .innerJoin('tasks as t', (join) =>
         join.onRef('t.id', '=', 'r.task_id').onRef('t.next_run_at', '=', 'r.slot').onRef('t.attempts', '=', 'r.attempt'),
       )
-      .select(['r.id', 'r.task_id'])
+      .leftJoin('task_memory as m', 'm.task_id', 'r.task_id')
+      .select(['r.id', 'r.task_id', 'm.value as memory'])
       // The whole unique key of each attempt, so that the lookup never walks a task's run history.
       .where((eb) =>
         eb.or(claims.map((c) => eb.and([eb('r.task_id', '=', c.task.id), eb('r.slot', '=', c.slot), eb('r.attempt', '=', c.attempt)]))),
@@ -141,8 +143,23 @@ export async function runStartMany(
       .execute();
     for (const row of rows) {
       const claim = batch.get(Number(row.task_id));
-      if (claim !== undefined) started.set(claim, Number(row.id));
+      if (claim !== undefined) started.set(claim, { runId: Number(row.id), memory: parseJson<JsonObject>(row.memory) });
     }
   }
   return started;
+}
+
+/** An attempt that may run: its run row, and the task's memory (null when it keeps none). */
+export interface StartedRun {
+  runId: number;
+  memory: JsonObject | null;
+}
+
+/** {@link runStartWithMemory}, answering only the run id of each claim that may run. */
+export async function runStartMany(
+  conn: Db,
+  params: { claims: readonly ClaimedSlot[]; workerId: string; now: Date },
+): Promise<Map<ClaimedSlot, number>> {
+  const started = await runStartWithMemory(conn, params);
+  return new Map([...started].map(([claim, run]) => [claim, run.runId]));
 }

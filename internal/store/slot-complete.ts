@@ -58,8 +58,9 @@ export interface CompletionRequest {
  * Records how attempts ended and moves their slots on, in one transaction: the run rows, each task's next state
  * and, when a slot's attempts are used up, a dead letter. Every write is fenced by the lease: the task rows are
  * locked first, and an attempt whose lease is no longer the one it was claimed with records nothing
- * (`lease_lost`). The common case, a success, costs no statement of its own: all run rows are written by one
- * UPDATE, and all next slots by another. Returns one completion per item, in order.
+ * (`lease_lost`); and by the run row, which must still be its attempt's open row. The common case, a success,
+ * costs no statement of its own: all run rows are written (and fenced) by one UPDATE, and all next slots by
+ * another. Returns one completion per item, in order.
  */
 export async function slotCompleteMany(
   conn: Db,
@@ -75,7 +76,6 @@ export async function slotCompleteMany(
     maxOutputBytes?: number;
   },
 ): Promise<SlotCompletion[]> {
-  const { now } = params;
   const maxOutputBytes = params.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   // Bounded before any SQL is built: an output (and an error text) can never make a statement the database refuses.
   const items = params.items.map((item) => ({
@@ -83,36 +83,45 @@ export async function slotCompleteMany(
     result: { ...item.result, output: capJsonValue(item.result.output, maxOutputBytes), error: capText(item.result.error) },
   }));
   if (items.length === 0) return [];
+  try {
+    return await completeInTransaction(conn, items, params, 'optimistic');
+  } catch (err) {
+    if (!(err instanceof RunRowsMoved)) throw err;
+    return completeInTransaction(conn, items, params, 'locked');
+  }
+}
+
+/**
+ * An optimistic batch found a run row that was no longer its attempt's open row: its transaction is rolled back and
+ * the batch is written again, each run row locked and checked first.
+ */
+class RunRowsMoved extends Error {}
+
+/**
+ * One try of {@link slotCompleteMany}. The run rows are fenced either by the UPDATE that finishes them
+ * (`optimistic`: it changes only rows still `running` under their claim's (task, slot, attempt), and any shortfall
+ * rolls the whole batch back as {@link RunRowsMoved}), or by locking and checking them first (`locked`), which
+ * tells which items lost their run and records the others.
+ */
+async function completeInTransaction(
+  conn: Db,
+  items: readonly CompletionRequest[],
+  params: { now: Date; retryDelayMs: (attempt: number) => number; maxOutputBytes?: number },
+  fence: 'optimistic' | 'locked',
+): Promise<SlotCompletion[]> {
+  const { now } = params;
+  const maxOutputBytes = params.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   // The default isolation, as for any transaction that locks its rows by primary key. The task rows are locked in
   // id order, and the per-item writes below follow the same order, so that two batches cannot deadlock each other.
   return withTransaction(conn, async (trx) => {
     const ids = [...new Set(items.map((i) => i.claim.task.id))].sort((a, b) => a - b);
-    const fence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
-    const rows = new Map((await lockRows(trx, fence, 'wait')).map((row) => [Number(row.id), row]));
+    const taskFence = trx.db.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('id');
+    const rows = new Map((await lockRows(trx, taskFence, 'wait')).map((row) => [Number(row.id), row]));
     const leased = items.filter((i) => rows.get(i.claim.task.id)?.lease_token === i.claim.leaseToken);
     // A finished run is never written again: an outcome is recorded only onto its own attempt's run row while that
-    // row is still `running` (locked, so that nothing finishes it meanwhile). The lease alone is not proof: the row
-    // could belong to the same (task, slot, attempt) from before a slot was brought back.
-    const open =
-      leased.length === 0
-        ? []
-        : await lockRows(
-            trx,
-            trx.db.selectFrom('task_runs').select(['id', 'task_id', 'slot', 'attempt']).where('id', 'in', leased.map((i) => i.runId)).where('status', '=', 'running').orderBy('id'),
-            'wait',
-          );
-    const openRuns = new Map(open.map((r) => [Number(r.id), r]));
-    const held = leased
-      .filter((i) => {
-        const run = openRuns.get(i.runId);
-        return (
-          run !== undefined &&
-          Number(run.task_id) === i.claim.task.id &&
-          toDate(run.slot).getTime() === i.claim.slot.getTime() &&
-          Number(run.attempt) === i.claim.attempt
-        );
-      })
-      .sort((a, b) => a.claim.task.id - b.claim.task.id);
+    // row is still `running`. The lease alone is not proof: the row could belong to the same (task, slot, attempt)
+    // from before a slot was brought back.
+    const held = (fence === 'optimistic' ? leased : await openRunsOf(trx, leased)).sort((a, b) => a.claim.task.id - b.claim.task.id);
     if (held.length === 0) return items.map(() => ({ kind: 'lease_lost' }) as const);
 
     // Alert state moves first, so that each run's output says what its result did to it (`output.alert`).
@@ -126,7 +135,7 @@ export async function slotCompleteMany(
     }
     const outputOf = (item: CompletionRequest): unknown => withAlertSummary(item.result.output, alerts.get(item));
 
-    await trx.db
+    const finished = await trx.db
       .updateTable('task_runs')
       .set({
         status: caseById('id', held.map((i) => [i.runId, i.result.status])),
@@ -140,7 +149,18 @@ export async function slotCompleteMany(
       })
       .where('id', 'in', held.map((i) => i.runId))
       .where('status', '=', 'running')
-      .execute();
+      .where((eb) =>
+        eb.or(
+          held.map((i) =>
+            eb.and([eb('id', '=', i.runId), eb('task_id', '=', i.claim.task.id), eb('slot', '=', i.claim.slot), eb('attempt', '=', i.claim.attempt)]),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    if (Number(finished.numUpdatedRows) !== held.length) {
+      if (fence === 'optimistic') throw new RunRowsMoved();
+      throw new Error(`run rows changed under their locks: ${finished.numUpdatedRows} of ${held.length} finished`);
+    }
 
     const completions = new Map<CompletionRequest, SlotCompletion>();
     const moves: { item: CompletionRequest; move: SlotMove; deadLetterId?: number }[] = [];
@@ -192,6 +212,26 @@ export async function slotCompleteMany(
     });
     if (drafts.length > 0) await notificationInsert(trx, { drafts, now, maxBodyBytes: maxOutputBytes });
     return items.map((item) => completions.get(item) ?? ({ kind: 'lease_lost' } as const));
+  });
+}
+
+/** The items whose run row is still their attempt's open row, with those rows locked. */
+async function openRunsOf(trx: Db, leased: readonly CompletionRequest[]): Promise<CompletionRequest[]> {
+  if (leased.length === 0) return [];
+  const open = await lockRows(
+    trx,
+    trx.db.selectFrom('task_runs').select(['id', 'task_id', 'slot', 'attempt']).where('id', 'in', leased.map((i) => i.runId)).where('status', '=', 'running').orderBy('id'),
+    'wait',
+  );
+  const openRuns = new Map(open.map((r) => [Number(r.id), r]));
+  return leased.filter((i) => {
+    const run = openRuns.get(i.runId);
+    return (
+      run !== undefined &&
+      Number(run.task_id) === i.claim.task.id &&
+      toDate(run.slot).getTime() === i.claim.slot.getTime() &&
+      Number(run.attempt) === i.claim.attempt
+    );
   });
 }
 
