@@ -90,6 +90,20 @@ describe('tls', () => {
     expect(plain.output).toMatchObject({ up: true, cert_days_left: 5, events: [] });
   });
 
+  it('reads the certificate on every https run (a connection of its own), while plain http runs share one', async () => {
+    const secure = await serve((_req, res) => reply(res, 200, 'ok'), '127.0.0.1', lasting);
+    const secureRuns = await runs({ url: secure.origin, tls: { ca: lasting.cert } }, 3);
+    expect(secureRuns.map((r) => r.output.cert_days_left)).toEqual([90, 90, 90]);
+    expect(secure.connections()).toBe(3);
+
+    const plain = await serve((_req, res) => reply(res, 200, 'ok'));
+    const plainRuns = await runs({ url: plain.origin }, 6);
+    expect(plainRuns.every((r) => r.output.up)).toBe(true);
+    expect(plain.requests).toHaveLength(6);
+    // Kept alive between runs (a run may start before the previous one's connection is back in the pool).
+    expect(plain.connections()).toBeLessThanOrEqual(2);
+  });
+
   it('has no certificate fields for plain http', async () => {
     const server = await serve((_req, res) => reply(res, 200, 'ok'));
     const { output } = await check({ url: server.origin });

@@ -9,6 +9,7 @@ import { OutboundNetworkError } from '../outbound/errors.js';
 import type { OutboundPolicy } from '../outbound/outbound-policy.js';
 import { type OutboundResponse, outboundRequest } from '../outbound/outbound-request.js';
 import type { HttpPayload } from './payload-schema.js';
+import type { Agent, Dispatcher } from 'undici';
 
 /** The events an `http` check reports: all of {@link NOTIFY_EVENTS}. Kept under its old name for embedders. */
 export const HTTP_EVENTS = NOTIFY_EVENTS;
@@ -79,8 +80,10 @@ export function requestTimeoutFor(requestTimeoutMs: number | undefined, taskTime
  * - the reason of `deps.signal` when the task's own timeout or shutdown aborts it;
  * - anything else unexpected (a bug).
  *
- * Each run has a connection pool of its own (closed at the end), so that the target's certificate is read from the
- * handshake of this very run, and a task's `tls.ca` is trusted by that task only.
+ * Plain `http` hops go through the policy's shared keep-alive pool: most checks of a steady target then cost no
+ * connection of their own. `https` hops go through a pool of this run's own (made at the first such hop, closed at
+ * the end), so that the target's certificate is read from the handshake of this very run, and a task's `tls.ca` is
+ * trusted by that task only.
  */
 export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): Promise<HttpCheckResult> {
   const { signal, memory } = deps;
@@ -90,10 +93,14 @@ export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): P
   const requestTimeout = new AbortController();
   const timer = setTimeout(() => requestTimeout.abort(new Error(`request timed out after ${requestTimeoutMs} ms`)), requestTimeoutMs);
   const certificates = new PeerCertificates();
-  const dispatcher = deps.policy.createDispatcher({
-    ...(payload.tls?.ca === undefined ? {} : { extraCa: [payload.tls.ca] }),
-    onSecureConnect: certificates.record,
-  });
+  let own: Agent | undefined;
+  const dispatcher = (hop: URL): Dispatcher =>
+    hop.protocol === 'https:'
+      ? (own ??= deps.policy.createDispatcher({
+          ...(payload.tls?.ca === undefined ? {} : { extraCa: [payload.tls.ca] }),
+          onSecureConnect: certificates.record,
+        }))
+      : deps.policy.dispatcher;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 
@@ -117,8 +124,8 @@ export async function runHttpCheck(payload: HttpPayload, deps: HttpCheckDeps): P
     throw err;
   } finally {
     clearTimeout(timer);
-    // The body has been read whole (or cut); nothing else will use this run's connections.
-    dispatcher.destroy().catch(() => undefined);
+    // The body has been read whole (or cut); nothing else will use this run's own connections.
+    own?.destroy().catch(() => undefined);
   }
   const latency = elapsed();
 

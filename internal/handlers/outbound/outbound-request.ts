@@ -24,8 +24,11 @@ export interface OutboundRequestOptions {
   maxBodyBytes?: number;
   /** Decides which addresses may be connected to; its dispatcher carries every hop. */
   policy: OutboundPolicy;
-  /** A dispatcher from `policy.createDispatcher()` to carry the hops instead of the shared one. */
-  dispatcher?: Dispatcher;
+  /**
+   * A dispatcher from `policy.createDispatcher()` to carry the hops instead of the shared one, or a choice per hop
+   * (by its URL) between such a dispatcher and `policy.dispatcher`.
+   */
+  dispatcher?: Dispatcher | ((url: URL) => Dispatcher);
 }
 
 export interface OutboundResponse {
@@ -85,8 +88,12 @@ export async function outboundRequest(options: OutboundRequestOptions): Promise<
   const chain = [withoutHash(url)];
   signal?.throwIfAborted();
 
+  const dispatcherFor = (hop: URL): Dispatcher => {
+    const chosen = options.dispatcher;
+    return chosen === undefined ? policy.dispatcher : typeof chosen === 'function' ? chosen(hop) : chosen;
+  };
   for (let redirects = 0; ; redirects++) {
-    const response = await send(url, { dispatcher: options.dispatcher ?? policy.dispatcher, method, headers, body, signal });
+    const response = await send(url, { dispatcher: dispatcherFor(url), method, headers, body, signal });
     const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined || maxRedirects === 0) {
       const read = await readCapped(response.body, maxBodyBytes, signal);
