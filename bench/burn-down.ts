@@ -23,10 +23,12 @@ import {
   redisHostPort,
   redisServerPid,
   REDIS_ADDR,
+  REF_BUILD,
   round,
   scaled,
   serverCounters,
   spawnEntry,
+  spawnVigilEntry,
   streamName,
   vigilEnv,
   vigilNodeFlags,
@@ -48,13 +50,19 @@ interface BurnResult {
   check?: { runs: number; distinctTasks: number; retries: number; deadLetters: number };
 }
 
-async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { mysql?: number; redis?: number }): Promise<BurnResult> {
+async function vigilBurnDown(
+  mode: 'stream' | 'polling',
+  tasks: number,
+  pids: { mysql?: number; redis?: number },
+  ref = false,
+): Promise<BurnResult> {
+  const label = ref ? `${mode}-ref` : mode;
   const db = await createBenchDatabase(`burn_${mode}`);
   const stream = streamName(`burn_${mode}`);
   try {
     const loaded = await insertTasks(db.pool, { count: tasks, status: 'paused', every: 3600, slotOf: () => new Date() });
     if (loaded.count !== tasks) throw new Error(`inserted ${loaded.count} tasks, wanted ${tasks}`);
-    const child = spawnEntry(`scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
+    const child = spawnVigilEntry(`scheduler-${label}`, 'cmd/scheduler/main.ts', ref, {
       env: vigilEnv({
         dsn: db.dsn,
         stream,
@@ -62,7 +70,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
         // Leases of 30 s: a burst on a busy two-core machine must not delay a heartbeat into a recovery re-run.
         extra: { APP_WORKER_POOL_SIZE: String(POOL_SIZE), APP_RECOVERY_TIMEOUT: '60s' },
       }),
-      nodeFlags: vigilNodeFlags(`burn-down-${mode}`),
+      nodeFlags: vigilNodeFlags(`burn-down-${label}`),
     });
     try {
       await child.waitForLine(/"msg":"scheduler started"/);
@@ -89,7 +97,7 @@ async function vigilBurnDown(mode: 'stream' | 'polling', tasks: number, pids: { 
       const dead = await queryOne<{ c: number }>(db.pool, 'SELECT COUNT(*) AS c FROM dead_letters');
       const seconds = (stats.last.getTime() - t0) / 1000;
       return {
-        label: mode,
+        label,
         tasks,
         seconds: round(seconds, 2),
         jobsPerSecond: round(tasks / seconds, 0),
@@ -169,21 +177,30 @@ export async function runBurnDown(): Promise<BenchOutcome> {
   const pids = { mysql: await mysqlServerPid(), redis: await redisServerPid() };
   const results: Record<string, BurnResult> = {};
   for (const mode of ['stream', 'polling'] as const) {
-    results[mode] = await vigilBurnDown(mode, tasks, pids);
-    process.stderr.write(`burn-down: ${mode} ${results[mode]?.jobsPerSecond} jobs/s\n`);
+    // With BENCH_REF_BUILD, the reference build's scheduler burns the same backlog just before this tree's.
+    for (const ref of REF_BUILD === undefined ? [false] : [true, false]) {
+      const label = ref ? `${mode}-ref` : mode;
+      results[label] = await vigilBurnDown(mode, tasks, pids, ref);
+      process.stderr.write(`burn-down: ${label} ${results[label]?.jobsPerSecond} jobs/s\n`);
+    }
   }
   for (const work of ['durable', 'noop'] as const) {
     results[`bullmq-${work}`] = await bullBurnDown(work, tasks, pids);
     process.stderr.write(`burn-down: bullmq ${work} ${results[`bullmq-${work}`]?.jobsPerSecond} jobs/s\n`);
   }
   const rate = (label: string) => results[label]?.jobsPerSecond ?? Number.NaN;
-  for (const mode of ['stream', 'polling']) {
+  for (const mode of Object.keys(results).filter((label) => !label.startsWith('bullmq'))) {
     const check = results[mode]?.check;
     if (check !== undefined && (check.runs !== tasks || check.distinctTasks !== tasks || check.deadLetters !== 0)) {
       throw new Error(`${mode}: expected ${tasks} runs of ${tasks} tasks, got ${JSON.stringify(check)}`);
     }
   }
+  const refFigures: Figure[] =
+    REF_BUILD === undefined
+      ? []
+      : (['stream', 'polling'] as const).map((mode) => ({ metric: `${mode} / ${mode}-ref`, value: round(rate(mode) / rate(`${mode}-ref`), 2), unit: '×' }));
   const figures: Figure[] = [
+    ...refFigures,
     { metric: 'stream / BullMQ durable', value: round(rate('stream') / rate('bullmq-durable'), 2), unit: '×', target: { op: '>=', value: 2 } },
     { metric: 'stream / BullMQ no-op', value: round(rate('stream') / rate('bullmq-noop'), 2), unit: '×', target: { op: '>=', value: 0.5 } },
     { metric: 'polling / BullMQ durable', value: round(rate('polling') / rate('bullmq-durable'), 2), unit: '×' },
@@ -192,7 +209,7 @@ export async function runBurnDown(): Promise<BenchOutcome> {
     { metric: 'Vigil polling', value: rate('polling'), unit: 'jobs/s', note: `${results.polling?.seconds} s from t0 to the last run, ${results.polling?.activeSeconds} s from the first start` },
     { metric: 'BullMQ durable (c=50)', value: rate('bullmq-durable'), unit: 'jobs/s' },
     { metric: 'BullMQ no-op (c=50)', value: rate('bullmq-noop'), unit: 'jobs/s' },
-    ...(['stream', 'polling', 'bullmq-durable', 'bullmq-noop'] as const).flatMap((label): Figure[] => {
+    ...[...(REF_BUILD === undefined ? [] : ['stream-ref', 'polling-ref']), 'stream', 'polling', 'bullmq-durable', 'bullmq-noop'].flatMap((label): Figure[] => {
       const r = results[label];
       const proc = label.startsWith('bullmq') ? 'worker' : 'scheduler';
       const perJobMs = (name: string) => {

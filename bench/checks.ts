@@ -18,7 +18,6 @@
  * stream,polling,bullmq). Issue 17's full scale: BENCH_CHECKS_MONITORS=20000 BENCH_CHECKS_PERIOD=20, on a quiet
  * machine, then higher counts until each side falls behind.
  */
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import {
   type BenchChild,
@@ -44,7 +43,7 @@ import {
   serverCounters,
   sleep,
   spawnEntry,
-  spawnNode,
+  spawnVigilEntry,
   streamName,
   summarize,
   vigilEnv,
@@ -52,10 +51,7 @@ import {
 } from './support.js';
 
 const CONCURRENCY = 50;
-/**
- * `stream-ref` and `polling-ref` run the compiled scheduler under BENCH_REF_BUILD (another build of Vigil, say of
- * the main branch) in the same run, so that a change is judged by a ratio taken side by side.
- */
+/** `stream-ref` and `polling-ref` run the scheduler of BENCH_REF_BUILD (see `REF_BUILD`). */
 type Side = 'stream' | 'polling' | 'bullmq' | 'stream-ref' | 'polling-ref';
 
 function numbers(text: string | undefined, fallback: number[]): number[] {
@@ -174,19 +170,13 @@ async function vigilSide(side: Exclude<Side, 'bullmq'>, monitors: number, period
   try {
     const payload = JSON.stringify({ url });
     const loaded = await insertTasks(db.pool, { count: monitors, status: 'paused', every: period, type: 'http', payload, slotOf: () => new Date() });
-    const refBuild = process.env.BENCH_REF_BUILD;
-    if (side.endsWith('-ref') && refBuild === undefined) throw new Error(`checks: side ${side} needs BENCH_REF_BUILD`);
-    const options = {
+    const child = spawnVigilEntry(`checks-scheduler-${side}`, 'cmd/scheduler/main.ts', side.endsWith('-ref'), {
       // Every monitor targets the one local server, and the peer spaces nothing per host: politeness is off, or it
       // would cap Vigil at APP_HOST_RATE checks a second.
       env: vigilEnv({ dsn: db.dsn, stream, mode, extra: { APP_HOST_CONCURRENCY: '0', APP_HOST_RATE: 'off' } }),
       toFile: true,
       nodeFlags: vigilNodeFlags(`checks-${side}`),
-    };
-    const child =
-      refBuild !== undefined && side.endsWith('-ref')
-        ? spawnNode(`checks-scheduler-${side}`, join(refBuild, 'cmd', 'scheduler', 'main.js'), [], { ...options, tsx: false })
-        : spawnEntry(`checks-scheduler-${side}`, 'cmd/scheduler/main.ts', [], options);
+    });
     try {
       await waitForLog(child, /"msg":"scheduler started"/);
       const t0 = Math.ceil((Date.now() + 4000 + monitors / 20) / 1000) * 1000;

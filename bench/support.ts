@@ -377,6 +377,20 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * BENCH_REF_BUILD: the compiled tree (a `dist/`) of another build of Vigil, say of the main branch. Benchmarks that
+ * support it run that build's entry points beside this tree's (sides labelled `-ref`) in the same run, so that a
+ * change is judged by a ratio taken side by side rather than by two runs minutes apart.
+ */
+export const REF_BUILD = process.env.BENCH_REF_BUILD;
+
+/** Starts a Vigil entry point of this tree or, with `ref`, its compiled twin under BENCH_REF_BUILD. */
+export function spawnVigilEntry(name: string, tsPath: string, ref: boolean, options: SpawnOptions): BenchChild {
+  if (!ref) return spawnEntry(name, tsPath, [], options);
+  if (REF_BUILD === undefined) throw new Error(`${name}: a reference side needs BENCH_REF_BUILD`);
+  return spawnNode(name, join(REF_BUILD, tsPath.replace(/\.ts$/, '.js')), [], { ...options, tsx: false });
+}
+
 /** Starts a TypeScript entry point (compiled or through tsx, by RUNTIME) and tracks it until it exits. */
 export function spawnEntry(name: string, tsPath: string, args: string[], options: SpawnOptions): BenchChild {
   const { script, tsx } = entryPoint(tsPath);

@@ -149,13 +149,11 @@ async function completeInTransaction(
       })
       .where('id', 'in', held.map((i) => i.runId))
       .where('status', '=', 'running')
-      .where((eb) =>
-        eb.or(
-          held.map((i) =>
-            eb.and([eb('id', '=', i.runId), eb('task_id', '=', i.claim.task.id), eb('slot', '=', i.claim.slot), eb('attempt', '=', i.claim.attempt)]),
-          ),
-        ),
-      )
+      // Each row must still be its claim's attempt; per-row values (CASE) rather than a list of alternatives, which
+      // the optimizer would analyse as that many index ranges.
+      .where('task_id', '=', caseById('id', held.map((i) => [i.runId, i.claim.task.id])))
+      .where('slot', '=', caseById('id', held.map((i) => [i.runId, i.claim.slot])))
+      .where('attempt', '=', caseById('id', held.map((i) => [i.runId, i.claim.attempt])))
       .executeTakeFirst();
     if (Number(finished.numUpdatedRows) !== held.length) {
       if (fence === 'optimistic') throw new RunRowsMoved();
