@@ -24,7 +24,8 @@ import {
   SCALE,
   scaled,
   sleep,
-  spawnEntry,
+  REF_BUILD,
+  spawnVigilEntry,
   streamName,
   summarize,
   vigilEnv,
@@ -51,7 +52,8 @@ interface ModeResult {
   loadSeconds: number;
 }
 
-async function measureMode(mode: 'stream' | 'polling', pids: { mysql?: number; redis?: number }): Promise<ModeResult> {
+async function measureMode(mode: 'stream' | 'polling', pids: { mysql?: number; redis?: number }, ref = false): Promise<ModeResult> {
+  const label = ref ? `${mode}-ref` : mode;
   const tasks = scaled(100_000, 1000);
   const every = Math.max(10, Math.round(60 * Math.min(1, SCALE)));
   const db = await createBenchDatabase(`scale_${mode}`);
@@ -61,9 +63,9 @@ async function measureMode(mode: 'stream' | 'polling', pids: { mysql?: number; r
     const loaded = await insertTasks(db.pool, { count: tasks, status: 'paused', every, slotOf: () => new Date() });
     if (loaded.count !== tasks) throw new Error(`inserted ${loaded.count} tasks, wanted ${tasks}`);
     const loadSeconds = (Date.now() - loadStart) / 1000;
-    const child = spawnEntry(`scale-scheduler-${mode}`, 'cmd/scheduler/main.ts', [], {
+    const child = spawnVigilEntry(`scale-scheduler-${label}`, 'cmd/scheduler/main.ts', ref, {
       env: vigilEnv({ dsn: db.dsn, stream, mode }),
-      nodeFlags: vigilNodeFlags(`scale-${mode}`),
+      nodeFlags: vigilNodeFlags(`scale-${label}`),
     });
     try {
       await child.waitForLine(/"msg":"scheduler started"/);
@@ -157,8 +159,12 @@ export async function runScale(): Promise<BenchOutcome> {
   const pids = { mysql: await mysqlServerPid(), redis: await redisServerPid() };
   const results: Record<string, ModeResult> = {};
   const figures: Figure[] = [];
-  for (const mode of ['stream', 'polling'] as const) {
-    const r = await measureMode(mode, pids);
+  // With BENCH_REF_BUILD, the reference build's scheduler runs each mode just before this tree's (see `REF_BUILD`).
+  const modes = (process.env.BENCH_SCALE_MODES ?? 'stream,polling').split(',').map((m) => m.trim()) as ('stream' | 'polling')[];
+  const runs = modes.flatMap((mode) => (REF_BUILD === undefined ? [false] : [true, false]).map((ref) => ({ mode, ref })));
+  for (const { mode: m, ref } of runs) {
+    const r = await measureMode(m, pids, ref);
+    const mode = ref ? `${m}-ref` : m;
     results[mode] = r;
     process.stderr.write(`scale: ${mode} ${r.executionsPerSecond} executions/s, lateness p99 ${r.lateness.p99} ms\n`);
     figures.push(
