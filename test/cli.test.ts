@@ -5,6 +5,7 @@ import { runCli } from '../cmd/vigil/cli.js';
 import { EXIT } from '../cmd/vigil/errors.js';
 import type { App } from '../internal/app/index.js';
 import { type LocalServer, reply, startServer } from '../internal/handlers/outbound/test-support.js';
+import { deleteStreams } from './support/children.js';
 import { type TestStore, createTestStore, uniqueName, waitFor } from './support/services.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -26,18 +27,20 @@ interface Result {
 let testStore: TestStore;
 let app: App;
 let url: string;
+const stream = uniqueName('cli');
 
 beforeAll(async () => {
   testStore = await createTestStore('mysql', 'cli');
   ({ app, url } = await startTestApp({
     storeEnv: testStore.env,
-    stream: uniqueName('cli'),
+    stream,
     env: { APP_API_TOKENS: `ops:${WRITE_TOKEN}:write,dash:${READ_TOKEN}:read` },
   }));
 });
 
 afterAll(async () => {
   await app?.stop();
+  await deleteStreams(stream);
   await testStore?.cleanup();
 });
 
