@@ -112,13 +112,13 @@ export async function killAll(children: readonly VigilChild[]): Promise<void> {
   );
 }
 
-/** Deletes the five priority streams of a stream name (for afterAll). */
+/** Deletes the five priority streams of a stream name and its write-probe stream (for afterAll). */
 export async function deleteStreams(stream: string): Promise<void> {
   const [host, port] = REDIS_ADDR.split(':');
   const redis = new Redis({ host, port: Number(port), lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    await redis.del(...[1, 2, 3, 4, 5].map((p) => `{${stream}}:p${p}`));
+    await redis.del(...[1, 2, 3, 4, 5].map((p) => `{${stream}}:p${p}`), `{${stream}}:probe`);
   } finally {
     redis.disconnect();
   }
