@@ -26,7 +26,7 @@ describe('RunExecutor and a handler’s memory', () => {
   );
 
   /** Runs the task's due slot once, by the clock `at`. */
-  async function runSlot(executor: RunExecutor, at: Date): Promise<void> {
+  async function runSlot(executor: RunExecutor, at: Date, handlerDone?: () => void): Promise<void> {
     const [claim] = await slotClaimDue(db.store, {
       workerId: 'w',
       leaseToken: `t-${at.getTime()}`,
@@ -38,7 +38,7 @@ describe('RunExecutor and a handler’s memory', () => {
       channel: 'poll',
     });
     if (claim === undefined) throw new Error(`nothing due at ${at.toISOString()}`);
-    await executor.execute({ claim }, new AbortController().signal, new AbortController().signal);
+    await executor.execute({ claim }, new AbortController().signal, new AbortController().signal, handlerDone);
   }
 
   it('writes the memory when it changes, and not again when the handler keeps it as it was', async () => {
@@ -65,5 +65,23 @@ describe('RunExecutor and a handler’s memory', () => {
     expect((await memoryRow())?.updated_at).not.toEqual(first?.updated_at);
     await runSlot(executor, new Date(t0.getTime() + 180_000));
     expect(seen).toEqual([null, { hash: 'a', seen: ['1'] }, { hash: 'a', seen: ['1'] }, { hash: 'b', seen: ['1', '2'] }]);
+  });
+
+  it('tells the pool once that its handler is done, after the handler and before the outcome is recorded', async () => {
+    const t0 = new Date();
+    const task = await insertTask(db.store, t0, { type: 'remembers', schedule: { every: 60 } });
+    const executor = new RunExecutor({ store: db.store, registry, clock: systemClock, ...quiet }, { workerId: 'w', retry: { baseMs: 10, maxMs: 10 } });
+    const before = seen.length;
+    const calls: { handlerRan: boolean; status: Promise<string | undefined> }[] = [];
+    await runSlot(executor, t0, () => {
+      const status = db.store.db.selectFrom('task_runs').select('status').where('task_id', '=', task.id).executeTakeFirst();
+      calls.push({ handlerRan: seen.length > before, status: status.then((row) => row?.status) });
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.handlerRan).toBe(true);
+    // Read when the pool was told: the attempt was still running, its outcome not yet written.
+    expect(await calls[0]?.status).toBe('running');
+    const runs = await db.store.db.selectFrom('task_runs').select('status').where('task_id', '=', task.id).execute();
+    expect(runs).toEqual([{ status: 'succeeded' }]);
   });
 });

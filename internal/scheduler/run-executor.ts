@@ -71,11 +71,11 @@ export class RunExecutor implements JobRunner {
     this.recorder = new RunRecorder(deps, config);
   }
 
-  async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal): Promise<void> {
+  async execute(job: Job, poolSignal: AbortSignal, abandoned: AbortSignal, handlerDone: () => void = () => {}): Promise<void> {
     const admission = await this.admit(job);
     if (admission === undefined) return;
     try {
-      await this.executeAdmitted(job, poolSignal, abandoned, admission.heldBack);
+      await this.executeAdmitted(job, poolSignal, abandoned, admission.heldBack, handlerDone);
     } finally {
       await admission.permit?.release();
     }
@@ -136,6 +136,7 @@ export class RunExecutor implements JobRunner {
     poolSignal: AbortSignal,
     abandoned: AbortSignal,
     heldBack: { host: string; waitedMs: number } | undefined,
+    handlerDone: () => void,
   ): Promise<void> {
     const { claim } = job;
     const { task } = claim;
@@ -157,6 +158,8 @@ export class RunExecutor implements JobRunner {
     }
 
     const { result, effects } = await this.runHandler(job, startedAt, memory, poolSignal);
+    // The handler is done; its worker may start the next run while this one is recorded.
+    handlerDone();
     if (heldBack !== undefined && isPlainObject(result.output)) {
       // The run's own record of its wait for the host (its lateness shows it too).
       result.output = { ...result.output, held_back: { host: heldBack.host, waited_ms: heldBack.waitedMs } };

@@ -6,11 +6,11 @@ import { type JobRunner, LeaseLostError, WorkerPool } from './worker-pool.js';
 
 /** A runner whose runs the test ends by hand. */
 function manualRunner() {
-  const runs: { job: Job; signal: AbortSignal; finish: () => void }[] = [];
+  const runs: { job: Job; signal: AbortSignal; finish: () => void; handlerDone: () => void }[] = [];
   const runner: JobRunner = {
-    execute: (job, signal) =>
+    execute: (job, signal, _abandoned, handlerDone) =>
       new Promise<void>((resolve) => {
-        const run = { job, signal, finish: resolve };
+        const run = { job, signal, finish: resolve, handlerDone };
         runs.push(run);
         // A run aborted by the pool ends at once, as the executor's do.
         signal.addEventListener('abort', () => resolve(), { once: true });
@@ -106,6 +106,57 @@ describe('WorkerPool', () => {
     expect(runs[0]?.signal.aborted).toBe(false);
     // Idempotent.
     await wp.stop();
+  });
+
+  it('gives a worker to the next job once a handler is done, up to `size` runs recording', async () => {
+    const { wp, runs } = pool(2, 10);
+    for (let id = 1; id <= 6; id += 1) wp.offer(job(id));
+    const started = () => runs.map((r) => r.job.claim.task.id);
+    expect(started()).toEqual([1, 2]);
+    expect(wp.room()).toBe(12 - 2 - 4);
+
+    runs[0]?.handlerDone();
+    runs[0]?.handlerDone(); // a second call changes nothing
+    expect(started()).toEqual([1, 2, 3]);
+    expect([wp.active, wp.recording]).toEqual([2, 1]);
+    runs[1]?.handlerDone();
+    expect(started()).toEqual([1, 2, 3, 4]);
+    expect([wp.active, wp.recording]).toEqual([2, 2]);
+    // Two working and two buffered: the recording runs take no room.
+    expect(wp.room()).toBe(12 - 2 - 2);
+
+    // Two runs are recording already: a third handler that is done keeps its worker until a recording ends.
+    runs[2]?.handlerDone();
+    expect(started()).toEqual([1, 2, 3, 4]);
+    runs[0]?.finish();
+    await settle();
+    expect(started()).toEqual([1, 2, 3, 4, 5]);
+    expect([wp.active, wp.recording]).toEqual([2, 2]);
+    runs[3]?.handlerDone();
+    expect(started()).toEqual([1, 2, 3, 4, 5]);
+    runs[2]?.finish();
+    await settle();
+    expect(started()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([wp.active, wp.recording]).toEqual([2, 2]);
+
+    // Every run in flight keeps its lease until recorded, the recording ones included.
+    expect(wp.heldClaims().map((c) => c.task.id).sort()).toEqual([2, 4, 5, 6]);
+  });
+
+  it('stops only when the runs recording are recorded too', async () => {
+    const { wp, runs } = pool(1, 0);
+    wp.offer(job(1));
+    runs[0]?.handlerDone();
+    const stopped = wp.stop();
+    let done = false;
+    void stopped.then(() => {
+      done = true;
+    });
+    await settle();
+    expect(done).toBe(false);
+    runs[0]?.finish();
+    await stopped;
+    expect(wp.drained).toEqual({ released: 0, abandoned: 0 });
   });
 
   it('aborts runs still going at the shutdown deadline and leaves them for recovery', async () => {

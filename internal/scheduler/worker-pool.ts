@@ -16,9 +16,10 @@ export class LeaseLostError extends Error {
 export interface JobRunner {
   /**
    * `signal` aborts this run (lease lost, or the shutdown deadline); `abandoned` aborts only at the shutdown
-   * deadline, after which nothing may be recorded: the slot is left to recovery.
+   * deadline, after which nothing may be recorded: the slot is left to recovery. The runner calls `handlerDone`
+   * when its handler has returned and only the recording is left, so that the pool may start another run.
    */
-  execute(job: Job, signal: AbortSignal, abandoned: AbortSignal): Promise<void>;
+  execute(job: Job, signal: AbortSignal, abandoned: AbortSignal, handlerDone: () => void): Promise<void>;
 }
 
 export interface WorkerPoolDeps {
@@ -30,7 +31,10 @@ export interface WorkerPoolDeps {
 }
 
 export interface WorkerPoolConfig {
-  /** Jobs executing at once (APP_WORKER_POOL_SIZE). */
+  /**
+   * Handlers running at once (APP_WORKER_POOL_SIZE). As many more runs may be recording their outcomes, which
+   * waits on the store and not on a handler.
+   */
   size: number;
   /** Jobs buffered beyond the executing ones (APP_QUEUE_CAPACITY). */
   capacity: number;
@@ -42,12 +46,22 @@ export interface WorkerPoolConfig {
  * A fixed number of concurrent runs fed from a bounded, priority-ordered buffer. Sources ask for `room()` before
  * they fetch, so memory stays bounded: backpressure, not an unbounded queue. It is a {@link Service} without a loop
  * of its own: it works when jobs are offered, and `stop()` drains it (G7).
+ *
+ * A run holds a worker while it starts and while its handler runs. Once the handler has returned, the run gives
+ * its worker to the next job and records its outcome beside it, as long as fewer than `size` runs are recording
+ * already; past that it keeps its worker until a recording place comes free. At most `size` handlers, `size` recordings and `capacity`
+ * buffered jobs are held at once. A run's lease is kept, and `stop()` waits for it, until it is recorded.
  */
 export class WorkerPool implements Service {
   /** Buffered jobs by priority, index 0 = priority 1. FIFO within a priority. */
   private readonly buffer: Job[][] = [[], [], [], [], []];
   private bufferedCount = 0;
+  /** Every run in flight, starting, running its handler or recording; each one's abort. */
   private readonly running = new Map<Job, AbortController>();
+  /** Runs in flight that hold a worker: those not yet past their handler, and those recording with no room to. */
+  private working = 0;
+  /** Runs whose handlers are done but that found no room to record without their workers, oldest first. */
+  private waitingToRecord: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private accepting = true;
@@ -69,14 +83,20 @@ export class WorkerPool implements Service {
     return Promise.resolve();
   }
 
+  /** Runs holding a worker. */
   get active(): number {
-    return this.running.size;
+    return this.working;
+  }
+
+  /** Runs past their handler, recording their outcomes without a worker. */
+  get recording(): number {
+    return this.running.size - this.working;
   }
 
   /** How many more jobs the pool accepts now. */
   room(): number {
     if (!this.accepting) return 0;
-    return Math.max(0, this.config.size + this.config.capacity - this.running.size - this.bufferedCount);
+    return Math.max(0, this.config.size + this.config.capacity - this.working - this.bufferedCount);
   }
 
   /** Adds a job. Returns false when the pool is full or stopping; the caller must then give the claim back. */
@@ -186,18 +206,39 @@ export class WorkerPool implements Service {
   }
 
   private pump(): void {
-    while (this.running.size < this.config.size && this.bufferedCount > 0) {
+    while (this.working < this.config.size && this.bufferedCount > 0) {
       const job = this.takeHighest();
       if (job === undefined) break;
       const controller = new AbortController();
       this.running.set(job, controller);
-      this.deps.metrics.poolActive.set(this.running.size);
+      this.working += 1;
+      this.deps.metrics.poolActive.set(this.working);
+      let holdsWorker = true;
+      const freeWorker = () => {
+        if (!holdsWorker) return false;
+        holdsWorker = false;
+        this.working -= 1;
+        this.deps.metrics.poolActive.set(this.working);
+        return true;
+      };
+      const handOver = () => {
+        if (freeWorker()) this.pump();
+      };
+      const handlerDone = () => {
+        if (!holdsWorker) return;
+        if (this.recording < this.config.size) handOver();
+        else this.waitingToRecord.push(handOver);
+      };
       this.deps.runner
-        .execute(job, controller.signal, this.abandon.signal)
+        .execute(job, controller.signal, this.abandon.signal, handlerDone)
         .catch((err: unknown) => this.deps.logger.error({ err, taskId: job.claim.task.id }, 'run failed unexpectedly'))
         .finally(() => {
+          const wasRecording = !holdsWorker;
+          freeWorker();
           this.running.delete(job);
-          this.deps.metrics.poolActive.set(this.running.size);
+          // A recording place came free: the run waiting longest for one gives up its worker.
+          if (wasRecording) this.waitingToRecord.shift()?.();
+          else this.waitingToRecord = this.waitingToRecord.filter((wake) => wake !== handOver);
           this.pump();
           this.wakeRoomWaiters();
           if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
