@@ -226,6 +226,8 @@ export async function runBurnDown(): Promise<BenchOutcome> {
           { metric: `${label}: MySQL statements per job`, value: r?.perJob['mysql.Questions'] ?? null, unit: '' },
           { metric: `${label}: MySQL COMMIT statements per job`, value: r?.perJob['mysql.Com_commit'] ?? null, unit: '' },
           { metric: `${label}: InnoDB fsyncs per job`, value: r?.perJob['mysql.Innodb_data_fsyncs'] ?? null, unit: '' },
+          { metric: `${label}: MySQL bytes received per job`, value: r?.perJob['mysql.Bytes_received'] ?? null, unit: 'B' },
+          { metric: `${label}: MySQL bytes sent per job`, value: r?.perJob['mysql.Bytes_sent'] ?? null, unit: 'B' },
         );
       }
       rows.push({ metric: `${label}: Redis commands per job`, value: r?.perJob['redis.commands'] ?? null, unit: '' });

@@ -279,7 +279,7 @@ export async function mysqlServerPid(): Promise<number | undefined> {
   }
 }
 
-const MYSQL_COUNTERS = ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_commit', 'Innodb_data_fsyncs'] as const;
+const MYSQL_COUNTERS = ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_commit', 'Innodb_data_fsyncs', 'Bytes_received', 'Bytes_sent'] as const;
 
 /**
  * Server-wide counters (MySQL statements and fsyncs, Redis commands), to count what one run cost the servers.
