@@ -61,7 +61,11 @@ export class Metrics {
   );
   readonly autoclaim = this.counter('vigil_autoclaim_total', 'Stalled stream entries reclaimed from another consumer.');
   readonly retries = this.counter('vigil_retries_total', 'Failed attempts scheduled for another try.', ['type']);
-  readonly poolActive = this.gauge('vigil_worker_pool_active', 'Runs executing now in this process.');
+  readonly poolActive = this.gauge('vigil_worker_pool_active', 'Runs holding a worker now in this process: starting or running their handlers.');
+  readonly poolRecording = this.gauge(
+    'vigil_worker_pool_recording',
+    'Runs past their handlers whose outcomes are being written, without a worker, in this process.',
+  );
   readonly poolSize = this.gauge('vigil_worker_pool_size', 'Concurrent runs this process allows.');
   readonly mode = this.gauge('vigil_mode', 'Scheduler mode: 1 for the active one.', ['mode']);
   readonly recovered = this.counter('vigil_recovered_runs_total', 'Runs whose executor died, found by recovery.');

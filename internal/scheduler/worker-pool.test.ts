@@ -138,6 +138,8 @@ describe('WorkerPool', () => {
     await settle();
     expect(started()).toEqual([1, 2, 3, 4, 5, 6]);
     expect([wp.active, wp.recording]).toEqual([2, 2]);
+    const gauge = async (g: typeof quiet.metrics.poolActive) => (await g.get()).values[0]?.value;
+    expect([await gauge(quiet.metrics.poolActive), await gauge(quiet.metrics.poolRecording)]).toEqual([2, 2]);
 
     // Every run in flight keeps its lease until recorded, the recording ones included.
     expect(wp.heldClaims().map((c) => c.task.id).sort()).toEqual([2, 4, 5, 6]);

@@ -212,13 +212,13 @@ export class WorkerPool implements Service {
       const controller = new AbortController();
       this.running.set(job, controller);
       this.working += 1;
-      this.deps.metrics.poolActive.set(this.working);
+      this.reportGauges();
       let holdsWorker = true;
       const freeWorker = () => {
         if (!holdsWorker) return false;
         holdsWorker = false;
         this.working -= 1;
-        this.deps.metrics.poolActive.set(this.working);
+        this.reportGauges();
         return true;
       };
       const handOver = () => {
@@ -236,6 +236,7 @@ export class WorkerPool implements Service {
           const wasRecording = !holdsWorker;
           freeWorker();
           this.running.delete(job);
+          this.reportGauges();
           // A recording place came free: the run waiting longest for one gives up its worker.
           if (wasRecording) this.waitingToRecord.shift()?.();
           else this.waitingToRecord = this.waitingToRecord.filter((wake) => wake !== handOver);
@@ -244,6 +245,11 @@ export class WorkerPool implements Service {
           if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
         });
     }
+  }
+
+  private reportGauges(): void {
+    this.deps.metrics.poolActive.set(this.working);
+    this.deps.metrics.poolRecording.set(this.recording);
   }
 
   private takeHighest(): Job | undefined {
