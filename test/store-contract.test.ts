@@ -25,6 +25,7 @@ import {
   runListBySlot,
   runListByTask,
   runStartMany,
+  runStartWithMemory,
   slotClaimDue,
   slotCompleteMany,
   slotRunNow,
@@ -36,6 +37,7 @@ import {
   taskInsertMany,
   taskList,
   taskMemoryGet,
+  taskMemoryPut,
   taskUpdate,
   withTransaction,
   notificationListByTask,
@@ -662,6 +664,31 @@ describe.each(['mysql', 'sqlite'] as const)('store contract (%s)', (dialect: Dia
       const again = await runStartMany(store, { claims: [a, b, c], workerId: 'host:1:batch', now: at(1200) });
       expect(again).toEqual(started);
       expect((await runListByTask(store, { taskId: a.task.id, limit: 10 })).items).toHaveLength(1);
+    });
+
+    it('gives each of many claims started at once its own run row and its own memory, in any order and beside another batch', async () => {
+      const type = `batch_many_${dialect}`;
+      const claims = await claimNew(type, Array.from({ length: 40 }, (_, i) => ({ priority: 1 + (i % 5) })));
+      for (const claim of claims.filter((_, i) => i % 3 === 0)) {
+        await taskMemoryPut(store, { taskId: claim.task.id, value: { kept: claim.task.id }, now: at(900) });
+      }
+      // Out of task id order, and in two batches written at the same time.
+      const shuffled = [...claims].sort((x, y) => ((x.task.id * 7919) % 41) - ((y.task.id * 7919) % 41));
+      const [first, second] = await Promise.all([
+        runStartWithMemory(store, { claims: shuffled.slice(0, 25), workerId: 'host:1:batch', now: at(1100) }),
+        runStartWithMemory(store, { claims: shuffled.slice(25), workerId: 'host:2:batch', now: at(1100) }),
+      ]);
+      const started = new Map([...first, ...second]);
+      expect(started.size).toBe(40);
+      const rows = await store.db.selectFrom('task_runs').selectAll().where('task_id', 'in', claims.map((c) => c.task.id)).execute();
+      expect(rows).toHaveLength(40);
+      const byId = new Map(rows.map((row) => [Number(row.id), row]));
+      for (const claim of claims) {
+        const run = started.get(claim);
+        const row = byId.get(run?.runId as number);
+        expect(row && [Number(row.task_id), new Date(row.slot).getTime(), Number(row.attempt)]).toEqual([claim.task.id, claim.slot.getTime(), claim.attempt]);
+        expect(run?.memory).toEqual(claims.indexOf(claim) % 3 === 0 ? { kept: claim.task.id } : null);
+      }
     });
 
     it('starts the live one of two claims of the same task in one call', async () => {

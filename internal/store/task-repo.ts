@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { hasConsecutiveIds } from './auto-increment.js';
 import type { Db } from './database.js';
 import { lockRows } from './locking.js';
 import { forwardSlot, slotFloorOf } from './slot-forward.js';
@@ -46,22 +47,6 @@ export async function taskInsertMany(conn: Db, params: readonly TaskInsertParams
     for (const p of params) tasks.push(await taskInsert(trx, p));
     return tasks;
   });
-}
-
-const consecutiveIds = new WeakMap<object, Promise<boolean>>();
-
-/** Whether one multi-row INSERT gets consecutive ids on this server; read once per connection pool. */
-function hasConsecutiveIds(conn: Db): Promise<boolean> {
-  let known = consecutiveIds.get(conn.db);
-  if (known === undefined) {
-    known = sql<{ mode: number | string; step: number | string }>`SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step`
-      .execute(conn.db)
-      .then(({ rows: [row] }) => row !== undefined && Number(row.mode) <= 1 && Number(row.step) === 1);
-    // A failed read (the server is down) is asked again next time.
-    known.catch(() => consecutiveIds.delete(conn.db));
-    consecutiveIds.set(conn.db, known);
-  }
-  return known;
 }
 
 function taskRowOf(params: TaskInsertParams) {
