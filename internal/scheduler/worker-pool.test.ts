@@ -35,6 +35,15 @@ function pool(size: number, capacity: number, shutdownTimeoutMs = 1000) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Waits for room as a source does; the answer says whether the wait has ended. */
+function watchRoom(wp: WorkerPool): () => boolean {
+  let woke = false;
+  void wp.whenRoom().then(() => {
+    woke = true;
+  });
+  return () => woke;
+}
+
 describe('WorkerPool', () => {
   it('runs at most `size` jobs at once and buffers up to `capacity` more, then refuses', () => {
     const { wp, runs } = pool(2, 1);
@@ -63,15 +72,12 @@ describe('WorkerPool', () => {
   it('wakes a source waiting for room when a run ends', async () => {
     const { wp, runs } = pool(1, 0);
     wp.offer(job(1));
-    let woke = false;
-    void wp.whenRoom().then(() => {
-      woke = true;
-    });
+    const woke = watchRoom(wp);
     await settle();
-    expect(woke).toBe(false);
+    expect(woke()).toBe(false);
     runs[0]?.finish();
     await settle();
-    expect(woke).toBe(true);
+    expect(woke()).toBe(true);
   });
 
   it('aborts a running job and drops a buffered one whose leases were lost', async () => {
@@ -143,6 +149,16 @@ describe('WorkerPool', () => {
 
     // Every run in flight keeps its lease until recorded, the recording ones included.
     expect(wp.heldClaims().map((c) => c.task.id).sort()).toEqual([2, 4, 5, 6]);
+  });
+
+  it('wakes a source waiting for room when a handler is done, before its outcome is recorded', async () => {
+    const { wp, runs } = pool(1, 0);
+    wp.offer(job(1));
+    const woke = watchRoom(wp);
+    runs[0]?.handlerDone();
+    await settle();
+    expect(woke()).toBe(true);
+    expect(wp.room()).toBe(1);
   });
 
   it('stops only when the runs recording are recorded too', async () => {

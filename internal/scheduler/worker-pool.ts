@@ -49,8 +49,9 @@ export interface WorkerPoolConfig {
  *
  * A run holds a worker while it starts and while its handler runs. Once the handler has returned, the run gives
  * its worker to the next job and records its outcome beside it, as long as fewer than `size` runs are recording
- * already; past that it keeps its worker until a recording place comes free. At most `size` handlers, `size` recordings and `capacity`
- * buffered jobs are held at once. A run's lease is kept, and `stop()` waits for it, until it is recorded.
+ * already; past that it keeps its worker until a recording place comes free. At most `size` runs holding workers,
+ * `size` recording and `capacity` buffered are held at once. A run's lease is kept, and `stop()` waits for it,
+ * until it is recorded.
  */
 export class WorkerPool implements Service {
   /** Buffered jobs by priority, index 0 = priority 1. FIFO within a priority. */
@@ -222,7 +223,9 @@ export class WorkerPool implements Service {
         return true;
       };
       const handOver = () => {
-        if (freeWorker()) this.pump();
+        if (!freeWorker()) return;
+        this.pump();
+        this.wakeRoomWaiters();
       };
       const handlerDone = () => {
         if (!holdsWorker) return;
