@@ -35,13 +35,13 @@ function pool(size: number, capacity: number, shutdownTimeoutMs = 1000) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Waits for room as a source does; the answer says whether the wait has ended. */
-function watchRoom(wp: WorkerPool): () => boolean {
-  let woke = false;
-  void wp.whenRoom().then(() => {
-    woke = true;
+/** Whether a promise has settled, read later without awaiting it. */
+function watch(promise: Promise<unknown>): () => boolean {
+  let settled = false;
+  void promise.finally(() => {
+    settled = true;
   });
-  return () => woke;
+  return () => settled;
 }
 
 describe('WorkerPool', () => {
@@ -72,7 +72,7 @@ describe('WorkerPool', () => {
   it('wakes a source waiting for room when a run ends', async () => {
     const { wp, runs } = pool(1, 0);
     wp.offer(job(1));
-    const woke = watchRoom(wp);
+    const woke = watch(wp.whenRoom());
     await settle();
     expect(woke()).toBe(false);
     runs[0]?.finish();
@@ -100,12 +100,9 @@ describe('WorkerPool', () => {
     expect(wp.offer(job(3))).toBe(false);
     await settle();
     expect(released).toEqual([2]);
-    let done = false;
-    void stopped.then(() => {
-      done = true;
-    });
+    const done = watch(stopped);
     await settle();
-    expect(done).toBe(false);
+    expect(done()).toBe(false);
     runs[0]?.finish();
     await stopped;
     expect(wp.drained).toEqual({ released: 1, abandoned: 0 });
@@ -154,7 +151,7 @@ describe('WorkerPool', () => {
   it('wakes a source waiting for room when a handler is done, before its outcome is recorded', async () => {
     const { wp, runs } = pool(1, 0);
     wp.offer(job(1));
-    const woke = watchRoom(wp);
+    const woke = watch(wp.whenRoom());
     runs[0]?.handlerDone();
     await settle();
     expect(woke()).toBe(true);
@@ -166,12 +163,9 @@ describe('WorkerPool', () => {
     wp.offer(job(1));
     runs[0]?.handlerDone();
     const stopped = wp.stop();
-    let done = false;
-    void stopped.then(() => {
-      done = true;
-    });
+    const done = watch(stopped);
     await settle();
-    expect(done).toBe(false);
+    expect(done()).toBe(false);
     runs[0]?.finish();
     await stopped;
     expect(wp.drained).toEqual({ released: 0, abandoned: 0 });

@@ -3,6 +3,7 @@ import { hasConsecutiveIds } from './auto-increment.js';
 import type { Db } from './database.js';
 import { isStoreError } from './errors.js';
 import { pageOf, parseJson, runFromRow } from './mappers.js';
+import { taskMemoryGetMany } from './memory-repo.js';
 import type { ClaimedSlot } from './slot-claim.js';
 import { caseById } from './sql-case.js';
 import type { JsonObject, Page, TaskRun } from './types.js';
@@ -150,17 +151,12 @@ async function startAllInOneTrip(
         if (isStoreError(err, 'conflict')) return undefined;
         throw err;
       }),
-    memoriesOf(conn, claims.map((c) => c.task.id)),
+    taskMemoryGetMany(conn, claims.map((c) => c.task.id)),
   ]);
   if (inserted === undefined || Number(inserted.numInsertedOrUpdatedRows) !== claims.length) return false;
   const first = Number(inserted.insertId);
   claims.forEach((claim, i) => started.set(claim, { runId: first + i, memory: memories.get(claim.task.id) ?? null }));
   return true;
-}
-
-async function memoriesOf(conn: Db, taskIds: readonly number[]): Promise<Map<number, JsonObject | null>> {
-  const rows = await conn.db.selectFrom('task_memory').select(['task_id', 'value']).where('task_id', 'in', taskIds).execute();
-  return new Map(rows.map((row) => [Number(row.task_id), parseJson<JsonObject>(row.value)]));
 }
 
 /**
